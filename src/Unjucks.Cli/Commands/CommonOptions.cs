@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Unjucks.Cli.Engine;
+
+namespace Unjucks.Cli.Commands;
+
+/// <summary>
+/// Options shared by several commands, with their validation. Every check happens while parsing, so a bad value
+/// is a parse error: usage on stderr and exit code 2.
+/// </summary>
+internal static class CommonOptions
+{
+    /// <summary>Largest agent count accepted; more agents than this is a typo, not a plan.</summary>
+    public const int MaxAgents = 256;
+
+    public static Option<int> AgentCount()
+    {
+        return new Option<int>("--agents", "-a")
+        {
+            Description = $"Number of agents, 1 to {MaxAgents}.",
+            DefaultValueFactory = _ => 4,
+            HelpName = "N",
+            CustomParser = result => ParseBoundedInt(result, "--agents", 1, MaxAgents),
+        };
+    }
+
+    /// <summary>Parses one integer token within [min, max], adding a parse error that names the option otherwise.</summary>
+    internal static int ParseBoundedInt(ArgumentResult result, string optionName, int min, int max)
+    {
+        var text = string.Join(" ", result.Tokens.Select(t => t.Value));
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            result.AddError($"{optionName} takes a whole number from {min} to {max}; '{text}' is not one.");
+            return min;
+        }
+
+        if (value < min || value > max)
+        {
+            result.AddError($"{optionName} must be between {min} and {max}; got {value}.");
+            return min;
+        }
+
+        return value;
+    }
+
+    /// <summary>The agent counts <c>scale</c> runs when --agents is not given.</summary>
+    public static readonly int[] DefaultAgentList = [1, 2, 4, 8, 16];
+
+    public static Option<int[]> AgentList()
+    {
+        return new Option<int[]>("--agents", "-a")
+        {
+            Description = $"Comma-separated agent counts to run, each 1 to {MaxAgents}, no repeats; default 1,2,4,8,16.",
+            HelpName = "1,2,4,8,16",
+            Arity = ArgumentArity.ExactlyOne,
+            CustomParser = ParseAgentList,
+        };
+    }
+
+    public static Option<EngineMode> Mode()
+    {
+        return new Option<EngineMode>("--mode", "-m")
+        {
+            Description = "Agents as separate processes or as threads in this process: processes|threads.",
+            DefaultValueFactory = _ => EngineMode.Processes,
+            HelpName = "processes|threads",
+            CustomParser = ParseMode,
+        };
+    }
+
+    public static Option<string[]> TemplateDirectories(Func<string> currentDirectory)
+    {
+        var option = new Option<string[]>("--templates", "-t")
+        {
+            Description = "Template directories (repeat or list several); default: the bundled samples.",
+            HelpName = "DIR",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        option.Validators.Add(result =>
+        {
+            foreach (var directory in result.GetValueOrDefault<string[]>() ?? [])
+            {
+                var full = Path.GetFullPath(directory, currentDirectory());
+                if (!Directory.Exists(full))
+                {
+                    result.AddError($"template directory '{directory}' does not exist (looked at {full}).");
+                }
+            }
+        });
+        return option;
+    }
+
+    public static Option<string?> VariablesFile(Func<string> currentDirectory)
+    {
+        var option = new Option<string?>("--vars")
+        {
+            Description = "File of global template variables.",
+            HelpName = "FILE",
+        };
+        option.Validators.Add(result =>
+        {
+            var file = result.GetValueOrDefault<string?>();
+            if (file is not null && !File.Exists(Path.GetFullPath(file, currentDirectory())))
+            {
+                result.AddError($"variables file '{file}' does not exist.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>Parses "1,2,4": positive integers within range, no repeats, kept in the order given.</summary>
+    internal static int[] ParseAgentList(ArgumentResult result)
+    {
+        var text = string.Join(",", result.Tokens.Select(t => t.Value));
+        var parsed = TryParseAgentList(text, out var error);
+        if (parsed is null)
+        {
+            result.AddError(error!);
+            return [];
+        }
+
+        return parsed;
+    }
+
+    internal static int[]? TryParseAgentList(string text, out string? error)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new List<int>(parts.Length);
+        foreach (var part in parts)
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                error = $"--agents takes a comma-separated list of numbers like 1,2,4,8; '{part}' in '{text}' is not a number.";
+                return null;
+            }
+
+            if (value < 1 || value > MaxAgents)
+            {
+                error = $"--agents values must be between 1 and {MaxAgents}; got {value} in '{text}'.";
+                return null;
+            }
+
+            if (values.Contains(value))
+            {
+                error = $"--agents lists {value} twice in '{text}'.";
+                return null;
+            }
+
+            values.Add(value);
+        }
+
+        error = null;
+        return [.. values];
+    }
+
+    private static EngineMode ParseMode(ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(" ", result.Tokens.Select(t => t.Value));
+        switch (text.ToLowerInvariant())
+        {
+            case "processes":
+            case "process":
+                return EngineMode.Processes;
+            case "threads":
+            case "thread":
+                return EngineMode.Threads;
+            default:
+                result.AddError($"--mode must be 'processes' or 'threads'; got '{text}'.");
+                return EngineMode.Processes;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using Unjucks.Cli.Engine;
+using Unjucks.Cli.Scaling;
+using Unjucks.Cli.Views;
+
+namespace Unjucks.Cli.Commands;
+
+/// <summary>
+/// <c>scale</c>: runs the same job at each agent count and writes the scaling table (<c>scaling.md</c>,
+/// <c>scaling.json</c>) and plot (<c>scaling.png</c>).
+/// </summary>
+internal static class ScaleCommand
+{
+    public const string MarkdownFile = "scaling.md";
+    public const string JsonFile = "scaling.json";
+    public const string PlotFile = "scaling.png";
+
+    /// <summary>Where the report goes by default, relative to the current directory.</summary>
+    public const string DefaultReportDirectory = "scaling";
+
+    public static Command Create(CliContext context)
+    {
+        var agents = CommonOptions.AgentList();
+        var mode = CommonOptions.Mode();
+        var output = new Option<string>("--out", "-o")
+        {
+            Description = $"Directory for {MarkdownFile}, {JsonFile} and {PlotFile} (created).",
+            DefaultValueFactory = _ => DefaultReportDirectory,
+            HelpName = "DIR",
+        };
+        var templates = CommonOptions.TemplateDirectories(() => context.Services.CurrentDirectory);
+        var variables = CommonOptions.VariablesFile(() => context.Services.CurrentDirectory);
+        var renderDirectory = new Option<string?>("--render-dir")
+        {
+            Description = "Where the rendered outputs go while measuring (deleted after each run); default: /dev/shm (tmpfs) when present, else the temporary directory.",
+            HelpName = "DIR",
+        };
+
+        var command = new Command("scale", "Run the same job at each agent count and report throughput, latency, memory and efficiency.")
+        {
+            agents, mode, output, templates, variables, renderDirectory,
+        };
+        command.SetAction((parse, cancellationToken) => ExecuteAsync(
+            context,
+            parse.GetValue(agents) ?? CommonOptions.DefaultAgentList,
+            parse.GetValue(mode),
+            parse.GetValue(output)!,
+            parse.GetValue(templates) ?? [],
+            parse.GetValue(variables),
+            parse.GetValue(renderDirectory),
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(
+        CliContext context,
+        int[] agentCounts,
+        EngineMode mode,
+        string output,
+        string[] templates,
+        string? variables,
+        string? renderDirectory,
+        CancellationToken cancellationToken)
+    {
+        var engine = context.Services.CreateJobEngine();
+        var reportDirectory = context.FullPath(output);
+        var (renderRoot, isTmpfs) = ChooseRenderRoot(context, renderDirectory);
+        var templateDirectories = templates.Select(context.FullPath).ToArray();
+        var variablesFile = variables is null ? null : context.FullPath(variables);
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Scaling {mode.ToString().ToLowerInvariant()} over agents {string.Join(",", agentCounts)}; outputs rendered into {renderRoot}{(isTmpfs ? " (tmpfs)" : string.Empty)}"));
+
+        var runs = new List<JobSummary>(agentCounts.Length);
+        var live = context.Services.OutputIsTerminal;
+        try
+        {
+            for (var i = 0; i < agentCounts.Length; i++)
+            {
+                var count = agentCounts[i];
+                var outputDirectory = Path.Combine(renderRoot, string.Create(CultureInfo.InvariantCulture, $"agents-{count}"));
+                Directory.CreateDirectory(outputDirectory);
+                var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile);
+                var title = string.Create(CultureInfo.InvariantCulture, $"scale {i + 1}/{agentCounts.Length}: {count} agent(s)");
+                var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken).ConfigureAwait(false);
+                if (summary.Agents != count)
+                {
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"the engine ran {summary.Agents} agents when asked for {count}; the scaling table would be wrong."));
+                }
+
+                runs.Add(summary);
+                TryDelete(outputDirectory);
+            }
+        }
+        finally
+        {
+            TryDelete(renderRoot);
+        }
+
+        var report = ScalingReport.Build(runs, mode, templateDirectories, renderRoot, isTmpfs, DateTimeOffset.UtcNow);
+        context.Console.Write(ScalingView.Render(report));
+
+        Directory.CreateDirectory(reportDirectory);
+        var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode;
+        await File.WriteAllTextAsync(Path.Combine(reportDirectory, MarkdownFile), ScalingMarkdown.Render(report, commandLine, PlotFile), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(reportDirectory, JsonFile), ScalingJson.Render(report), cancellationToken).ConfigureAwait(false);
+        ScalingPlot.Save(report, Path.Combine(reportDirectory, PlotFile));
+        context.Out.WriteLine($"Wrote {MarkdownFile}, {JsonFile} and {PlotFile} to {reportDirectory}");
+
+        var failed = runs.Sum(r => r.Failures.Count);
+        if (failed > 0)
+        {
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"unjucks-perf: {failed} template render(s) failed across the runs; the table counts only successful operations. First: {runs.SelectMany(r => r.Failures).First().Template}: {runs.SelectMany(r => r.Failures).First().Message}"));
+            return ExitCodes.Failed;
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static (string Root, bool IsTmpfs) ChooseRenderRoot(CliContext context, string? requested)
+    {
+        var unique = string.Create(CultureInfo.InvariantCulture, $"unjucks-perf-scale-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        if (requested is not null)
+        {
+            return (Path.Combine(context.FullPath(requested), unique), false);
+        }
+
+        const string shm = "/dev/shm";
+        return Directory.Exists(shm)
+            ? (Path.Combine(shm, unique), true)
+            : (Path.Combine(Path.GetTempPath(), unique), false);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Leftover outputs of a measurement are not worth failing the report for.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same: the report matters, the scratch folder does not.
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace Unjucks.Cli.Engine;
+
+/// <summary>One template-rendering job, as the tool asks the engine to run it.</summary>
+/// <param name="Agents">Number of agents, at least 1 (the tool validates the range before calling).</param>
+/// <param name="TemplateDirectories">
+/// Directories to discover templates in, all existing. Empty means the engine's bundled sample tree.
+/// </param>
+/// <param name="OutputDirectory">
+/// Absolute directory that receives the rendered files; the tool creates it before the call. Nothing may be
+/// written outside it.
+/// </param>
+/// <param name="Mode">Agents as processes or as threads.</param>
+/// <param name="VariablesFile">Optional existing file of global variables (JSON or YAML; the engine decides), or null.</param>
+public sealed record JobRequest(
+    int Agents,
+    IReadOnlyList<string> TemplateDirectories,
+    string OutputDirectory,
+    EngineMode Mode,
+    string? VariablesFile)
+{
+    /// <summary>True when the job renders the engine's bundled samples (no template directory given).</summary>
+    public bool UsesBundledSamples => TemplateDirectories.Count == 0;
+}

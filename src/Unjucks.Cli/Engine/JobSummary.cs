@@ -1,0 +1,60 @@
+namespace Unjucks.Cli.Engine;
+
+/// <summary>A template that could not be rendered, with the reason.</summary>
+/// <param name="Template">The template's path relative to its template directory.</param>
+/// <param name="Message">What was wrong and, when known, what to do (e.g. "dependency cycle: a -> b -> a").</param>
+public sealed record TemplateFailure(string Template, string Message);
+
+/// <summary>Latency percentiles of one operation (one template rendered and written).</summary>
+/// <param name="P50">Median.</param>
+/// <param name="P95">95th percentile.</param>
+/// <param name="P99">99th percentile.</param>
+public sealed record LatencySummary(TimeSpan P50, TimeSpan P95, TimeSpan P99);
+
+/// <summary>Where a job's time went, summed over all agents' work.</summary>
+/// <param name="Discovery">Finding templates and reading their front matter.</param>
+/// <param name="Parse">Parsing templates (each parsed once).</param>
+/// <param name="Render">Rendering parsed templates.</param>
+/// <param name="Write">Writing outputs (temporary file, then rename).</param>
+public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Render, TimeSpan Write)
+{
+    /// <summary>The four parts added up.</summary>
+    public TimeSpan Total => Discovery + Parse + Render + Write;
+}
+
+/// <summary>The outcome of a finished job, returned by <see cref="IJobEngine.RunAsync"/>.</summary>
+/// <param name="Agents">Agents the job ran with.</param>
+/// <param name="Mode">Processes or threads.</param>
+/// <param name="Total">Templates in the job.</param>
+/// <param name="Succeeded">Templates rendered and written.</param>
+/// <param name="Failures">One entry per failed template; empty when all succeeded.</param>
+/// <param name="OperationsPerSecond">Operations (templates rendered and written) per second of wall time.</param>
+/// <param name="Latency">Per-operation latency percentiles.</param>
+/// <param name="MemoryMegabytes">Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>).</param>
+/// <param name="CoordinationOverheadPercent">Time spent coordinating (queues, steals, leases, messages) as a percentage of total agent time.</param>
+/// <param name="LoadCoefficientOfVariation">Standard deviation / mean of tasks done per agent (0 = perfectly even).</param>
+/// <param name="AverageQueueTime">Mean time a task waited between becoming ready and being taken by an agent.</param>
+/// <param name="MessageLatency">Mean latency of one coordination message between agents.</param>
+/// <param name="TimeSplit">Where the time went.</param>
+/// <param name="WallTime">From start to the last output written.</param>
+/// <param name="OutputDirectory">Where the outputs are.</param>
+public sealed record JobSummary(
+    int Agents,
+    EngineMode Mode,
+    long Total,
+    long Succeeded,
+    IReadOnlyList<TemplateFailure> Failures,
+    double OperationsPerSecond,
+    LatencySummary Latency,
+    double MemoryMegabytes,
+    double CoordinationOverheadPercent,
+    double LoadCoefficientOfVariation,
+    TimeSpan AverageQueueTime,
+    TimeSpan MessageLatency,
+    TimeSplit TimeSplit,
+    TimeSpan WallTime,
+    string OutputDirectory)
+{
+    /// <summary>True when no template failed.</summary>
+    public bool Success => Failures.Count == 0;
+}

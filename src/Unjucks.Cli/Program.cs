@@ -1,0 +1,11 @@
+using Unjucks.Cli;
+
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C cancels the command gracefully; a second one (after cancellation) ends the process.
+    e.Cancel = !cancellation.IsCancellationRequested;
+    cancellation.Cancel();
+};
+
+return await Cli.InvokeAsync(args, Cli.CreateDefaultServices(), Console.Out, Console.Error, cancellation.Token);

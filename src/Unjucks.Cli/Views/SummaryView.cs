@@ -1,0 +1,62 @@
+using Spectre.Console;
+using Spectre.Console.Rendering;
+using Unjucks.Cli.Engine;
+
+namespace Unjucks.Cli.Views;
+
+/// <summary>The final summary of one job, and its failures.</summary>
+internal static class SummaryView
+{
+    /// <summary>At most this many failures are listed; the rest are counted.</summary>
+    internal const int MaxFailuresShown = 50;
+
+    public static IRenderable Render(JobSummary summary)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("Summary");
+        table.AddColumn("Metric");
+        table.AddColumn("Value");
+        var failed = summary.Failures.Count;
+        table.AddRow("Templates", $"{Format.Count(summary.Total)} total, {Format.Count(summary.Succeeded)} rendered, " +
+            (failed == 0 ? "0 failed" : $"[red]{Format.Count(failed)} failed[/]"));
+        table.AddRow("Agents", $"{summary.Agents} ({summary.Mode.ToString().ToLowerInvariant()})");
+        table.AddRow("Wall time", Format.Duration(summary.WallTime));
+        table.AddRow("Operations/sec", Format.Rate(summary.OperationsPerSecond));
+        table.AddRow("Latency p50 / p95 / p99",
+            $"{Format.Duration(summary.Latency.P50)} / {Format.Duration(summary.Latency.P95)} / {Format.Duration(summary.Latency.P99)}");
+        table.AddRow("Memory", Format.Megabytes(summary.MemoryMegabytes));
+        table.AddRow("Coordination overhead", Format.PercentValue(summary.CoordinationOverheadPercent));
+        table.AddRow("Load coefficient of variation", Format.Ratio(summary.LoadCoefficientOfVariation));
+        table.AddRow("Average queue time", Format.Duration(summary.AverageQueueTime));
+        table.AddRow("Message latency", Format.Duration(summary.MessageLatency));
+        table.AddRow("Time split", Markup.Escape(TimeSplitText(summary.TimeSplit)));
+        table.AddRow("Output directory", Markup.Escape(summary.OutputDirectory));
+        return failed == 0 ? table : new Rows(table, Failures(summary.Failures));
+    }
+
+    public static string TimeSplitText(TimeSplit split)
+    {
+        var total = split.Total;
+        string Part(string name, TimeSpan value) =>
+            $"{name} {Format.Duration(value)} ({Format.Percent(total <= TimeSpan.Zero ? 0 : value / total)})";
+        return string.Join(", ",
+            Part("discovery", split.Discovery), Part("parse", split.Parse), Part("render", split.Render), Part("write", split.Write));
+    }
+
+    internal static Table Failures(IReadOnlyList<TemplateFailure> failures)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[red]Failed templates[/]");
+        table.AddColumn("Template");
+        table.AddColumn("Error");
+        foreach (var failure in failures.Take(MaxFailuresShown))
+        {
+            table.AddRow(Markup.Escape(failure.Template), Markup.Escape(failure.Message));
+        }
+
+        if (failures.Count > MaxFailuresShown)
+        {
+            table.AddRow("...", $"and {failures.Count - MaxFailuresShown} more");
+        }
+
+        return table;
+    }
+}
