@@ -27,6 +27,15 @@ internal sealed class CliContext
         }
     }
 
+    /// <summary>For tests: a context over a given console (e.g. Spectre's TestConsole).</summary>
+    internal CliContext(ICliServices services, TextWriter output, TextWriter error, IAnsiConsole console)
+    {
+        Services = services;
+        Out = output;
+        Error = error;
+        Console = console;
+    }
+
     public ICliServices Services { get; }
 
     public TextWriter Out { get; }

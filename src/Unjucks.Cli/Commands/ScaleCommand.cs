@@ -103,7 +103,8 @@ internal static class ScaleCommand
         context.Console.Write(ScalingView.Render(report));
 
         Directory.CreateDirectory(reportDirectory);
-        var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode;
+        var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode
+            + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates));
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, MarkdownFile), ScalingMarkdown.Render(report, commandLine, PlotFile), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, JsonFile), ScalingJson.Render(report), cancellationToken).ConfigureAwait(false);
         ScalingPlot.Save(report, Path.Combine(reportDirectory, PlotFile));

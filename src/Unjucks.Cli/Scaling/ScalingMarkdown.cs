@@ -15,7 +15,7 @@ internal static class ScalingMarkdown
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {report.Machine.Os}, {report.Machine.Architecture}, {report.Machine.LogicalProcessors} logical processors, {report.Machine.Runtime}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Mode: {report.Mode}; templates: {string.Join(", ", report.Templates)}");
-        md.AppendLine(CultureInfo.InvariantCulture, $"- Outputs rendered into {report.RenderDirectory}{(report.RenderDirectoryIsTmpfs ? " (tmpfs: write times are memory, not disk)" : string.Empty)}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Outputs rendered into {report.RenderDirectory} (deleted after each run){(report.RenderDirectoryIsTmpfs ? "; tmpfs: write times are memory, not disk" : string.Empty)}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {Capitalize(report.Operation)}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {Capitalize(report.EfficiencyDefinition)}");
         md.AppendLine();

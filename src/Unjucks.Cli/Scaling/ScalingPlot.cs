@@ -6,6 +6,11 @@ namespace Unjucks.Cli.Scaling;
 /// Draws <c>scaling.png</c> with ScottPlot: operations/s against agents with the ideal linear line (left axis), and
 /// efficiency in percent (right axis).
 /// </summary>
+/// <remarks>
+/// ScottPlot brings SkiaSharp's Linux native library without fontconfig (NoDependencies): it finds fonts by
+/// scanning /usr/share/fonts. With no font there (Debian's fonts-dejavu-core is on the project's machines) the
+/// PNG is still written, with lines but without text.
+/// </remarks>
 internal static class ScalingPlot
 {
     public const int Width = 900;
@@ -45,7 +50,7 @@ internal static class ScalingPlot
             agents, agents.Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
         plot.Axes.SetLimitsY(0, Math.Max(ideal.Max(), measured.Max()) * 1.1, plot.Axes.Left);
         plot.Axes.SetLimitsY(0, Math.Max(110, efficiency.Max() * 1.1), plot.Axes.Right);
-        plot.Legend.Alignment = Alignment.UpperLeft;
+        plot.Legend.Alignment = Alignment.LowerRight;
         plot.ShowLegend();
         plot.SavePng(path, Width, Height);
     }
