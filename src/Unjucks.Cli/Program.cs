@@ -1,6 +1,7 @@
 using Unjucks.Cli;
 
-using var cancellation = new CancellationTokenSource();
+// Not disposed: the handler below may still run while the process exits.
+var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
     // First Ctrl+C cancels the command gracefully; a second one (after cancellation) ends the process.

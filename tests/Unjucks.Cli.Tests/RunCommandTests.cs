@@ -69,6 +69,39 @@ public sealed class RunCommandTests
     }
 
     [Test]
+    public async Task OnATerminalTheDashboardIsDrawnInsteadOfPlainLines()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path, OutputIsTerminal = true };
+
+        var run = await CliRun.InvokeAsync(services, "run", "--agents", "2", "--out", "o");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.ToString());
+            Assert.That(run.Out, Does.Contain("40000").And.Contain("40001"), run.ToString());
+            Assert.That(run.Out, Does.Contain("Agents").And.Contain("Steals"), run.ToString());
+            Assert.That(run.Out, Does.Not.Contain("120/120 done |"), "no plain progress line on a terminal");
+            Assert.That(run.Out, Does.Contain("Summary"), run.ToString());
+        });
+    }
+
+    [Test]
+    public async Task NoDashboardOnATerminalPrintsPlainLines()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path, OutputIsTerminal = true };
+
+        var run = await CliRun.InvokeAsync(services, "run", "--agents", "2", "--out", "o", "--no-dashboard");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.ToString());
+            Assert.That(run.Out, Does.Contain("unjucks-perf run: 120/120 done |"), run.ToString());
+        });
+    }
+
+    [Test]
     public async Task FailedTemplatesExit1AndAreListedWithTheirMessages()
     {
         using var work = new TempDirectory();

@@ -87,6 +87,8 @@ public sealed class ScaleCommandTests
         {
             Assert.That(run.Out, Does.Contain("Operations/sec"));
             Assert.That(run.Out, Does.Contain("90.0%"));
+            Assert.That(run.Out, Does.Contain("scale 1/2: 1 agent(s): 100.0 ops/s, p95 3.00 ms, 11.0 MB, 0 failed"), run.ToString());
+            Assert.That(run.Out, Does.Contain("scale 2/2: 2 agent(s): 180.0 ops/s, p95 4.00 ms, 12.0 MB, 0 failed"), run.ToString());
             Assert.That(run.Out, Does.Contain($"Wrote scaling.md, scaling.json and scaling.png to {report}"));
         });
     }

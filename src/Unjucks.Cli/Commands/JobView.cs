@@ -13,15 +13,23 @@ internal static class JobView
     private static readonly TimeSpan LiveInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(1);
 
+    /// <param name="context">Where to show it.</param>
+    /// <param name="engine">The engine that runs the job.</param>
+    /// <param name="request">The job.</param>
+    /// <param name="title">Heading of the dashboard, prefix of plain lines.</param>
+    /// <param name="live">Live dashboard (terminal) or plain lines.</param>
+    /// <param name="keepDashboard">Leave the final dashboard on screen (run) or clear it (scale, which prints its own line per run).</param>
+    /// <param name="cancellationToken">Cancels the job.</param>
     public static async Task<JobSummary> RunAsync(
-        CliContext context, IJobEngine engine, JobRequest request, string title, bool live, CancellationToken cancellationToken)
+        CliContext context, IJobEngine engine, JobRequest request, string title, bool live, CancellationToken cancellationToken,
+        bool keepDashboard = true)
     {
         var latest = new LatestSnapshot();
         var job = engine.RunAsync(request, latest, cancellationToken);
         if (live)
         {
             await context.Console.Live(DashboardView.Render(title, null))
-                .AutoClear(false)
+                .AutoClear(!keepDashboard)
                 .StartAsync(async display =>
                 {
                     while (!job.IsCompleted)

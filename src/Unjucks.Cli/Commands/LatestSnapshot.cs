@@ -17,7 +17,8 @@ internal sealed class LatestSnapshot : IProgress<JobSnapshot>
     public JobSnapshot? Current => Volatile.Read(ref current);
 
     /// <summary>Bumps on every report; the plain view prints only when it changed.</summary>
-    // Plain atomic read of a counter that only Report increments; staleness costs one skipped line at most.
+    // Interlocked.Read is a full fence on 64-bit; pairs with the Interlocked.Increment in Report: a reader that sees
+    // version v and then reads Current gets report v's snapshot or a newer one. Staleness costs one skipped line.
     public long Version => Interlocked.Read(ref version);
 
     public void Report(JobSnapshot value)
@@ -25,8 +26,8 @@ internal sealed class LatestSnapshot : IProgress<JobSnapshot>
         // Release store: publishes the immutable snapshot; pairs with the acquire load in Current.
         Volatile.Write(ref current, value);
 
-        // Counts reports after the snapshot is published, so a reader that sees the new version reads a snapshot
-        // at least as new (Interlocked is a full fence: it orders the store above before the increment).
+        // Counts the report after the snapshot is published (Interlocked is a full fence: the store above cannot
+        // move after it); pairs with Interlocked.Read in Version.
         Interlocked.Increment(ref version);
     }
 }

@@ -83,7 +83,7 @@ internal static class ScaleCommand
                 Directory.CreateDirectory(outputDirectory);
                 var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile);
                 var title = string.Create(CultureInfo.InvariantCulture, $"scale {i + 1}/{agentCounts.Length}: {count} agent(s)");
-                var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken).ConfigureAwait(false);
+                var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken, keepDashboard: false).ConfigureAwait(false);
                 if (summary.Agents != count)
                 {
                     throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
@@ -92,6 +92,8 @@ internal static class ScaleCommand
 
                 runs.Add(summary);
                 TryDelete(outputDirectory);
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{title}: {Format.Rate(summary.OperationsPerSecond)} ops/s, p95 {Format.Duration(summary.Latency.P95)}, {Format.Megabytes(summary.MemoryMegabytes)}, {summary.Failures.Count} failed, wall {Format.Duration(summary.WallTime)}"));
             }
         }
         finally
