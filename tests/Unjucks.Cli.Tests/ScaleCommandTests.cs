@@ -94,6 +94,34 @@ public sealed class ScaleCommandTests
     }
 
     [Test]
+    public async Task WithoutOptionsRunsTheSeedsAgentCountsAndRendersOnTmpfsWhenThereIsOne()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path };
+
+        var run = await CliRun.InvokeAsync(services, "scale");
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        var requests = services.Engine.Requests.ToArray();
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(work.Path, "scaling", "scaling.json")));
+        var tmpfs = Directory.Exists("/dev/shm");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.Zero, run.ToString());
+            Assert.That(requests.Select(r => r.Agents), Is.EqualTo(new[] { 1, 2, 4, 8, 16 }));
+            Assert.That(requests.Select(r => r.Mode), Is.All.EqualTo(EngineMode.Processes));
+            Assert.That(requests.Select(r => r.UsesBundledSamples), Is.All.True);
+            Assert.That(json.RootElement.GetProperty("rows").GetArrayLength(), Is.EqualTo(5));
+            Assert.That(json.RootElement.GetProperty("renderDirectoryIsTmpfs").GetBoolean(), Is.EqualTo(tmpfs));
+            Assert.That(requests.Select(r => Directory.Exists(r.OutputDirectory)), Is.All.False, "scratch outputs are removed");
+            if (tmpfs)
+            {
+                Assert.That(requests.Select(r => r.OutputDirectory), Is.All.StartsWith("/dev/shm/"));
+            }
+        });
+    }
+
+    [Test]
     public async Task FailuresInAnyRunExit1ButTheReportIsStillWritten()
     {
         using var work = new TempDirectory();

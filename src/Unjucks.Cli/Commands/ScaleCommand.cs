@@ -44,7 +44,7 @@ internal static class ScaleCommand
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
-            parse.GetValue(agents) ?? CommonOptions.DefaultAgentList,
+            parse.GetResult(agents) is null ? CommonOptions.DefaultAgentList : parse.GetRequiredValue(agents),
             parse.GetValue(mode),
             parse.GetValue(output)!,
             parse.GetValue(templates) ?? [],
