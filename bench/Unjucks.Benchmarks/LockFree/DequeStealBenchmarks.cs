@@ -28,7 +28,7 @@ public class DequeStealBenchmarks
     private Action<int> _takeBag = null!;
 
     /// <summary>Thief threads (the owner is the benchmark thread).</summary>
-    [Params(1, 2, 4, 8, 16)]
+    [ParamsSource(typeof(ThreadCounts), nameof(ThreadCounts.Any))]
     public int Thieves { get; set; }
 
     /// <summary>Starts the thieves; the benchmark thread, which runs this, owns the deque.</summary>

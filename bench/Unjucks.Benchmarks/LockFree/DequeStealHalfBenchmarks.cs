@@ -26,7 +26,7 @@ public class DequeStealHalfBenchmarks
     private Action<int> _stealOne = null!;
 
     /// <summary>Thief threads, each the owner of its own deque.</summary>
-    [Params(1, 2, 4, 8, 16)]
+    [ParamsSource(typeof(ThreadCounts), nameof(ThreadCounts.Any))]
     public int Thieves { get; set; }
 
     /// <summary>Starts the thieves and creates the deques.</summary>

@@ -28,7 +28,7 @@ public class QueuePairsBenchmarks : IQueueBinder<Action<int>>
     private Action<int> _boundedChannel = null!;
 
     /// <summary>Worker threads; counts above the core count still run (workers park between rounds).</summary>
-    [Params(1, 2, 4, 8, 16)]
+    [ParamsSource(typeof(ThreadCounts), nameof(ThreadCounts.Any))]
     public int Threads { get; set; }
 
     private int PairsPerThread => TotalPairs / Threads;

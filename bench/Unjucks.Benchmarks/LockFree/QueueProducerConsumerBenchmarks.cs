@@ -31,7 +31,7 @@ public class QueueProducerConsumerBenchmarks : IQueueBinder<Action<int>>
     private Action<int> _boundedChannel = null!;
 
     /// <summary>Total threads, half producers, half consumers.</summary>
-    [Params(2, 4, 8, 16)]
+    [ParamsSource(typeof(ThreadCounts), nameof(ThreadCounts.Even))]
     public int Threads { get; set; }
 
     private int Producers => Threads / 2;
