@@ -51,6 +51,7 @@ public class DequeStealBenchmarks
                 {
                     count++;
                     sum += item;
+                    spinner.Reset(); // back-off is for "momentarily empty or lost a race", not cumulative
                     continue;
                 }
 
@@ -77,6 +78,7 @@ public class DequeStealBenchmarks
                 {
                     count++;
                     sum += item;
+                    spinner.Reset(); // back-off is for "momentarily empty or lost a race", not cumulative
                     continue;
                 }
 

@@ -101,6 +101,7 @@ public class DequeStealHalfBenchmarks
                     sum += item;
                 }
 
+                spinner.Reset(); // back-off is for "momentarily empty or lost a race", not cumulative
                 continue;
             }
 
