@@ -1,0 +1,47 @@
+using Unjucks.LockFree;
+
+namespace Unjucks.Agents;
+
+/// <summary>One worker of a <see cref="WorkStealingScheduler"/>: its deque, its thread, its parking signal and counters.</summary>
+internal sealed class SchedulerWorker
+{
+    public SchedulerWorker(WorkStealingScheduler owner, int index)
+    {
+        Owner = owner;
+        Index = index;
+        _rng = (uint)(index * 0x9E3779B9u) | 1u;
+    }
+
+    public WorkStealingScheduler Owner { get; }
+
+    public int Index { get; }
+
+    /// <summary>Owner pushes and pops (LIFO); other workers steal (FIFO, half at a time).</summary>
+    public WorkStealingDeque<object> Deque { get; } = new(256);
+
+    /// <summary>Parking signal; see ParkingLot for the protocol.</summary>
+    public SemaphoreSlim Signal { get; } = new(0);
+
+    /// <summary>Guarded by the ParkingLot lock.</summary>
+    public bool OnIdleStack { get; set; }
+
+    public Thread? Thread { get; set; }
+
+    /// <summary>Items run since the last fairness check of the injector (owner only).</summary>
+    public int Tick { get; set; }
+
+    public WorkerCounters Counters;
+
+    private uint _rng;
+
+    /// <summary>xorshift32, owner only.</summary>
+    public int NextRandom(int bound)
+    {
+        uint x = _rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        _rng = x;
+        return (int)(x % (uint)bound);
+    }
+}
