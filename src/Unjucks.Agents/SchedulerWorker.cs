@@ -19,6 +19,13 @@ internal sealed class SchedulerWorker
     /// <summary>Owner pushes and pops (LIFO); other workers steal (FIFO, half at a time).</summary>
     public WorkStealingDeque<object> Deque { get; } = new(256);
 
+    /// <summary>Outside submissions addressed to this worker (least-loaded injection only); any worker may dequeue.</summary>
+    public MpmcQueue<object> Inbox { get; } = new();
+
+    /// <summary>Items in <see cref="Inbox"/>, incremented before the enqueue (so it never under-counts a
+    /// visible item) and decremented after a successful dequeue; own cache lines.</summary>
+    public PaddedCounter InboxCount;
+
     /// <summary>Parking signal; see ParkingLot for the protocol.</summary>
     public SemaphoreSlim Signal { get; } = new(0);
 

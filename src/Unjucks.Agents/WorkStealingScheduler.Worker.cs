@@ -33,7 +33,7 @@ public sealed partial class WorkStealingScheduler
         if (++w.Tick >= FairnessInterval)
         {
             w.Tick = 0;
-            if (TakeFromInjector(w, out item))
+            if (TakeFromInbox(w, out item) || TakeFromInjector(w, out item))
             {
                 return item;
             }
@@ -44,12 +44,26 @@ public sealed partial class WorkStealingScheduler
             return item;
         }
 
-        if (TakeFromInjector(w, out item))
+        if (TakeFromInbox(w, out item) || TakeFromInjector(w, out item))
         {
             return item;
         }
 
         return TrySteal(w);
+    }
+
+    /// <summary>Takes one item from the own inbox (least-loaded injection).</summary>
+    private static bool TakeFromInbox(SchedulerWorker w, out object? item)
+    {
+        // Acquire load; pairs with the Increment in Submit. Zero means nothing was addressed to us.
+        if (Volatile.Read(ref w.InboxCount.Value) > 0 && w.Inbox.TryDequeue(out item))
+        {
+            Interlocked.Decrement(ref w.InboxCount.Value); // after the dequeue: the count never under-states
+            return true;
+        }
+
+        item = null;
+        return false;
     }
 
     /// <summary>Takes one item from the injector and moves up to InjectorBatch-1 more into the own deque.</summary>
@@ -117,6 +131,17 @@ public sealed partial class WorkStealingScheduler
             }
         }
 
+        // Least-loaded injection: other workers' inboxes are multi-consumer queues; take from them too.
+        for (int k = 0; k < n; k++)
+        {
+            var v = workers[(start + k) % n];
+            if (v != w && TakeFromInbox(v, out var fromInbox))
+            {
+                WorkerCounters.Add(ref w.Counters.Stolen, 1);
+                return fromInbox;
+            }
+        }
+
         return null;
     }
 
@@ -177,7 +202,8 @@ public sealed partial class WorkStealingScheduler
 
         foreach (var v in _workers)
         {
-            if (v.Deque.Count > 0)
+            // Acquire load of the inbox count; pairs with the Increment in Submit.
+            if (v.Deque.Count > 0 || Volatile.Read(ref v.InboxCount.Value) > 0)
             {
                 return true;
             }

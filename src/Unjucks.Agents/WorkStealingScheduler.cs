@@ -7,9 +7,10 @@
 //
 // Where work goes:
 //   - Schedule/QueueTask on one of this scheduler's workers: that worker's own deque (owner-only Push).
-//   - Schedule/QueueTask from any other thread: the global MpmcQueue injector. (The deque's Push is owner
-//     only, so "least-loaded worker" would need a second per-worker inbound queue and an O(N) scan per
-//     submission; docs/agents.md gives the full argument.)
+//   - Schedule/QueueTask from any other thread: the global MpmcQueue injector (default). The alternative,
+//     SchedulerInjection.LeastLoaded (internal, kept for the benchmark that decided), scans the workers
+//     for the smallest deque + inbox and enqueues into that worker's MpmcQueue inbox (the deque's Push is
+//     owner-only, so an inbox is needed). docs/agents.md gives the measurements and the argument.
 // How a worker finds work: own deque (LIFO) -> injector (takes a batch, keeps the rest in its deque where
 //   others can steal it) -> steal half of the most loaded victim's deque -> random probes -> spin briefly ->
 //   park (ParkingLot). Every 61st item it looks at the injector first so that a worker busy with its own
@@ -43,6 +44,7 @@ public sealed partial class WorkStealingScheduler : IDisposable
 
     private readonly SchedulerWorker[] _workers;
     private readonly MpmcQueue<object> _injector = new();
+    private readonly SchedulerInjection _injection;
     private readonly ParkingLot _parking;
     private readonly WorkerTaskScheduler _taskScheduler;
 
@@ -53,11 +55,19 @@ public sealed partial class WorkStealingScheduler : IDisposable
     // 1 once no outside submitter can still enqueue: workers may exit when they find nothing.
     private int _exitAllowed;
     private long _redirectedTasks;
+    // Rotating start of the least-loaded scan, so that ties do not all go to worker 0.
+    private PaddedCounter _roundRobin;
 
     /// <summary>Starts <paramref name="workerCount"/> worker threads.</summary>
     /// <param name="workerCount">Number of workers, 1 to 512.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="workerCount"/> is outside 1..512.</exception>
     public WorkStealingScheduler(int workerCount)
+        : this(workerCount, SchedulerInjection.GlobalQueue)
+    {
+    }
+
+    /// <summary>Starts the workers with the given injection policy (benchmarks compare the two).</summary>
+    internal WorkStealingScheduler(int workerCount, SchedulerInjection injection)
     {
         if (workerCount is < 1 or > 512)
         {
@@ -66,6 +76,7 @@ public sealed partial class WorkStealingScheduler : IDisposable
         }
 
         WorkerCount = workerCount;
+        _injection = injection;
         _parking = new ParkingLot(workerCount);
         _taskScheduler = new WorkerTaskScheduler(this);
         _workers = new SchedulerWorker[workerCount];
@@ -220,7 +231,19 @@ public sealed partial class WorkStealingScheduler : IDisposable
                 return false;
             }
 
-            _injector.Enqueue(item);
+            if (_injection == SchedulerInjection.GlobalQueue)
+            {
+                _injector.Enqueue(item);
+            }
+            else
+            {
+                var target = LeastLoaded();
+                // Count first (full fence), then enqueue: the count never under-states what is visible, so
+                // a parking worker's rescan (AnyVisibleWork) cannot miss the item; pairs with the Decrement
+                // after a successful dequeue in TakeFromInbox/TrySteal.
+                Interlocked.Increment(ref target.InboxCount.Value);
+                target.Inbox.Enqueue(item);
+            }
         }
         finally
         {
@@ -232,9 +255,45 @@ public sealed partial class WorkStealingScheduler : IDisposable
         return true;
     }
 
+    private SchedulerWorker LeastLoaded()
+    {
+        var workers = _workers;
+        int n = workers.Length;
+        // Interlocked only to spread ties; the value needs no ordering with anything else.
+        int start = (int)((ulong)Interlocked.Increment(ref _roundRobin.Value) % (ulong)n);
+        SchedulerWorker best = workers[start];
+        long bestLoad = long.MaxValue;
+        for (int k = 0; k < n; k++)
+        {
+            var w = workers[(start + k) % n];
+            // Racy snapshot (acquire load of the count); a stale value costs balance, never correctness.
+            long load = w.Deque.Count + Volatile.Read(ref w.InboxCount.Value);
+            if (load < bestLoad)
+            {
+                bestLoad = load;
+                best = w;
+                if (load == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        return best;
+    }
+
     private void RedirectToThreadPool(Task task)
     {
         Interlocked.Increment(ref _redirectedTasks); // statistics only
         ThreadPool.UnsafeQueueUserWorkItem(static s => s.Scheduler.Execute(s.Task), (Scheduler: _taskScheduler, Task: task), preferLocal: false);
     }
+}
+
+/// <summary>Where submissions from outside the workers go.</summary>
+internal enum SchedulerInjection
+{
+    /// <summary>One global MpmcQueue that every worker polls (the default).</summary>
+    GlobalQueue,
+    /// <summary>The inbox of the worker with the smallest deque + inbox at submission time.</summary>
+    LeastLoaded,
 }

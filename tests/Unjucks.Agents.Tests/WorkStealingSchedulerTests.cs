@@ -9,9 +9,12 @@ public class WorkStealingSchedulerTests
     [ThreadStatic]
     private static int t_marker;
 
+    private static WorkStealingScheduler Create(int workers, bool leastLoaded)
+        => new(workers, leastLoaded ? SchedulerInjection.LeastLoaded : SchedulerInjection.GlobalQueue);
+
     [Test]
     [Repeat(3)]
-    public void EveryItemRunsExactlyOnce_IncludingSpawnedItems([Values(1, 2, 3, 4, 8, 16)] int workers)
+    public void EveryItemRunsExactlyOnce_IncludingSpawnedItems([Values(1, 2, 3, 4, 8, 16)] int workers, [Values] bool leastLoaded)
     {
         // Roots are submitted from two outside threads at once; each root spawns a binary tree of depth 5
         // from inside the workers. Every item has an id and a run counter.
@@ -20,7 +23,7 @@ public class WorkStealingSchedulerTests
         const int total = roots * perRoot;
         var runs = new int[total];
         using var done = new CountdownEvent(total);
-        using var scheduler = new WorkStealingScheduler(workers);
+        using var scheduler = Create(workers, leastLoaded);
 
         void Node(int root, int index, int level)
         {
@@ -173,11 +176,11 @@ public class WorkStealingSchedulerTests
 
     [Test]
     [Repeat(5)]
-    public void Dispose_DrainsQueuedAndSpawnedWork()
+    public void Dispose_DrainsQueuedAndSpawnedWork([Values] bool leastLoaded)
     {
         const int outside = 500;
         int ran = 0;
-        var scheduler = new WorkStealingScheduler(3);
+        var scheduler = Create(3, leastLoaded);
         for (int i = 0; i < outside; i++)
         {
             scheduler.Schedule(() =>
@@ -231,6 +234,38 @@ public class WorkStealingSchedulerTests
             scheduler.Schedule(ran.Set);
             Assert.That(ran.Wait(HangGuard), Is.True, $"round {round}: parked workers were not woken");
         }
+    }
+
+    [Test]
+    [Repeat(10)]
+    public void DisposeRacingOutsideSubmitters_NeverLosesAnAcceptedItem([Values] bool leastLoaded)
+    {
+        // Every Schedule that returned normally must run; every one that threw must not.
+        var scheduler = Create(2, leastLoaded);
+        int accepted = 0, ran = 0, refused = 0;
+        using var go = new ManualResetEventSlim();
+        var submitters = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            go.Wait(HangGuard);
+            for (int i = 0; i < 2000; i++)
+            {
+                try
+                {
+                    scheduler.Schedule(() => Interlocked.Increment(ref ran));
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref refused);
+                    return;
+                }
+            }
+        })).ToArray();
+        go.Set();
+        Thread.Sleep(1);
+        scheduler.Dispose();
+        Assert.That(Task.WaitAll(submitters, HangGuard), Is.True);
+        Assert.That(Volatile.Read(ref ran), Is.EqualTo(Volatile.Read(ref accepted)), $"accepted {accepted}, ran {ran}, refused {refused}");
     }
 
     [Test]
