@@ -94,6 +94,7 @@ public sealed class AgentMetrics : IDisposable
         _operations = Meter.CreateCounter<long>("unjucks.agents.operations", "{operation}", "Operations completed, by agent.");
         _durationInstrument = Meter.CreateHistogram<double>("unjucks.agents.operation.duration", "ms", "Operation duration (start to finish).");
         _queueInstrument = Meter.CreateHistogram<double>("unjucks.agents.queue.time", "ms", "Time an operation waited between ready and started.");
+        // Acquire load of the last depth; pairs with the Volatile.Write in RecordQueueDepth.
         Meter.CreateObservableGauge("unjucks.agents.queue.depth", () => Volatile.Read(ref _currentQueueDepth.Value), "{operation}", "Last reported queue depth.");
         Meter.CreateObservableGauge("unjucks.agents.coordination.overhead", () => CumulativeOverhead(), "1", "Share of operation time not spent in user work, since start.");
         Meter.CreateObservableGauge("unjucks.agents.load.cv", () => CumulativeLoadCv(), "1", "Coefficient of variation of operations completed across agents, since start.");
@@ -141,7 +142,7 @@ public sealed class AgentMetrics : IDisposable
     /// <param name="depth">Items waiting.</param>
     public void RecordQueueDepth(long depth)
     {
-        Volatile.Write(ref _currentQueueDepth.Value, depth); // read by the gauge callback; a torn value is impossible for aligned longs on 64-bit
+        Volatile.Write(ref _currentQueueDepth.Value, depth); // release; pairs with the acquire load in the queue.depth gauge callback
         long seen;
         // CAS loop raising the maximum; pairs with the Exchange that resets it in CutInterval.
         while ((seen = Volatile.Read(ref _maxQueueDepth.Value)) < depth &&

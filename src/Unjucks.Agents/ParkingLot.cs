@@ -27,7 +27,7 @@ internal sealed class ParkingLot
     public ParkingLot(int workers) => _idle = new List<SchedulerWorker>(workers);
 
     /// <summary>Registered idle workers (snapshot).</summary>
-    public long IdleCount => Volatile.Read(ref _idleCount.Value);
+    public long IdleCount => Volatile.Read(ref _idleCount.Value); // acquire; diagnostic snapshot, orders nothing
 
     /// <summary>Registers <paramref name="worker"/> as idle. Its return is a full fence: the caller's rescan
     /// cannot be reordered before the registration.</summary>
@@ -87,6 +87,8 @@ internal sealed class ParkingLot
                 worker = _idle[n - 1];
                 _idle.RemoveAt(n - 1);
                 worker.OnIdleStack = false;
+                // Under the lock; Interlocked so that the lock-free load in NotifyWorkAvailable sees a whole
+                // value. A producer that still reads the old count only takes the lock and finds the stack empty.
                 Interlocked.Decrement(ref _idleCount.Value);
             }
         }
@@ -105,6 +107,7 @@ internal sealed class ParkingLot
             }
 
             _idle.Clear();
+            // Under the lock, like the other updates; pairs with the lock-free load in NotifyWorkAvailable.
             Interlocked.Exchange(ref _idleCount.Value, 0);
         }
 

@@ -239,6 +239,8 @@ public sealed partial class WorkStealingScheduler
         }
 
         _parking.Register(w); // full fence inside: the rescan below cannot move before it
+        // The exit flag is read with acquire (pairs with the release in Dispose). If we miss it here, Dispose's
+        // WakeAll, which follows the flag, leaves a signal in our semaphore, so the wait below returns at once.
         if (AnyVisibleWork() || Volatile.Read(ref _exitAllowed) != 0)
         {
             _parking.TryUnregister(w); // false: a producer popped us and left a signal; harmless spurious wake later

@@ -186,13 +186,16 @@ public sealed partial class WorkStealingScheduler : IDisposable
         }
 
         var spin = new SpinWait();
+        // Acquire load; pairs with the Decrement in Submit, so reading zero makes every accepted enqueue
+        // visible here. Submitters are between two Interlocked operations (short); SpinOnce yields and then
+        // sleeps if one of them was preempted.
         while (Volatile.Read(ref _submitting.Value) != 0)
         {
-            spin.SpinOnce(); // outside submitters are between two Interlocked operations: short
+            spin.SpinOnce();
         }
 
         // Release: orders every outside enqueue (finished before _submitting hit zero) before the flag;
-        // pairs with the acquire load in ParkOrExit, after which the worker rescans the injector once more.
+        // pairs with the acquire load in SpinThenPark, after which the worker rescans the injector once more.
         Volatile.Write(ref _exitAllowed, 1);
         _parking.WakeAll(_workers);
         JoinWorkers();
@@ -226,6 +229,7 @@ public sealed partial class WorkStealingScheduler : IDisposable
         Interlocked.Increment(ref _submitting.Value);
         try
         {
+            // Acquire load of the stop flag, after our claim (full fence above).
             if (Volatile.Read(ref _stopping.Value) != 0)
             {
                 return false;
