@@ -39,6 +39,9 @@ internal sealed class SchedulerWorker
 
     public WorkerCounters Counters;
 
+    /// <summary>Metrics only (owner only): when the worker started looking for its next item.</summary>
+    public long SearchStartedAt { get; set; }
+
     private uint _rng;
 
     /// <summary>xorshift32, owner only.</summary>

@@ -9,6 +9,7 @@ public sealed partial class WorkStealingScheduler
     private void WorkerLoop(SchedulerWorker w)
     {
         t_worker = w;
+        w.SearchStartedAt = Stopwatch.GetTimestamp();
         while (true)
         {
             var item = FindWork(w);
@@ -165,6 +166,15 @@ public sealed partial class WorkStealingScheduler
 
     private void Execute(SchedulerWorker w, object item)
     {
+        long enqueuedAt = 0, started = 0;
+        if (item is TimedItem timed)
+        {
+            item = timed.Item;
+            enqueuedAt = timed.EnqueuedAt;
+            started = Stopwatch.GetTimestamp();
+            Interlocked.Decrement(ref _queued.Value); // statistics only; pairs with the Increment in Timed
+        }
+
         if (item is Task task)
         {
             _taskScheduler.Execute(task); // exceptions are stored in the task
@@ -190,6 +200,15 @@ public sealed partial class WorkStealingScheduler
         }
 
         WorkerCounters.Add(ref w.Counters.Executed, 1);
+        if (enqueuedAt != 0 && _metrics is { } metrics)
+        {
+            long ended = Stopwatch.GetTimestamp();
+            metrics.RecordOperation(w.Index,
+                Stopwatch.GetElapsedTime(w.SearchStartedAt, ended),
+                Stopwatch.GetElapsedTime(started, ended),
+                Stopwatch.GetElapsedTime(enqueuedAt, started));
+            w.SearchStartedAt = ended;
+        }
     }
 
     /// <summary>True when any queue holds work (racy snapshot, used before parking).</summary>
@@ -249,7 +268,9 @@ public sealed partial class WorkStealingScheduler
 
         long parkedAt = Stopwatch.GetTimestamp();
         w.Signal.Wait(ParkTimeout);
-        WorkerCounters.Add(ref w.Counters.ParkedTicks, Stopwatch.GetTimestamp() - parkedAt);
+        long woke = Stopwatch.GetTimestamp();
+        WorkerCounters.Add(ref w.Counters.ParkedTicks, woke - parkedAt);
+        w.SearchStartedAt = woke; // parked time is idle, not coordination
         WorkerCounters.Add(ref w.Counters.Parks, 1);
         _parking.TryUnregister(w); // timed out: still on the stack
         return true;

@@ -45,6 +45,9 @@ public sealed partial class WorkStealingScheduler : IDisposable
     private readonly SchedulerWorker[] _workers;
     private readonly MpmcQueue<object> _injector = new();
     private readonly SchedulerInjection _injection;
+    private readonly AgentMetrics? _metrics;
+    // Metrics only: items submitted and not yet started (the reported queue depth).
+    private PaddedCounter _queued;
     private readonly ParkingLot _parking;
     private readonly WorkerTaskScheduler _taskScheduler;
 
@@ -62,12 +65,26 @@ public sealed partial class WorkStealingScheduler : IDisposable
     /// <param name="workerCount">Number of workers, 1 to 512.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="workerCount"/> is outside 1..512.</exception>
     public WorkStealingScheduler(int workerCount)
-        : this(workerCount, SchedulerInjection.GlobalQueue)
+        : this(workerCount, SchedulerInjection.GlobalQueue, null)
+    {
+    }
+
+    /// <summary>
+    /// Starts <paramref name="workerCount"/> worker threads that report every item they run to
+    /// <paramref name="metrics"/>: agent = worker index; duration = from the moment the worker started looking
+    /// for the item (parked time excluded) to the item's end; user time = the item itself; queue time =
+    /// submission to start; queue depth = items submitted and not yet started. Costs two timestamps, one
+    /// small allocation and a shared counter per item.
+    /// </summary>
+    /// <param name="workerCount">Number of workers, 1 to 512.</param>
+    /// <param name="metrics">Where to record; its <see cref="AgentMetrics.AgentCount"/> must equal <paramref name="workerCount"/>.</param>
+    public WorkStealingScheduler(int workerCount, AgentMetrics? metrics)
+        : this(workerCount, SchedulerInjection.GlobalQueue, metrics)
     {
     }
 
     /// <summary>Starts the workers with the given injection policy (benchmarks compare the two).</summary>
-    internal WorkStealingScheduler(int workerCount, SchedulerInjection injection)
+    internal WorkStealingScheduler(int workerCount, SchedulerInjection injection, AgentMetrics? metrics = null)
     {
         if (workerCount is < 1 or > 512)
         {
@@ -75,8 +92,16 @@ public sealed partial class WorkStealingScheduler : IDisposable
                 "workerCount must be between 1 and 512; use Environment.ProcessorCount for one worker per core.");
         }
 
+        if (metrics is not null && metrics.AgentCount != workerCount)
+        {
+            throw new ArgumentException(
+                $"The metrics track {metrics.AgentCount} agents but the scheduler has {workerCount} workers; create AgentMetrics with agentCount = workerCount.",
+                nameof(metrics));
+        }
+
         WorkerCount = workerCount;
         _injection = injection;
+        _metrics = metrics;
         _parking = new ParkingLot(workerCount);
         _taskScheduler = new WorkerTaskScheduler(this);
         _workers = new SchedulerWorker[workerCount];
@@ -220,7 +245,7 @@ public sealed partial class WorkStealingScheduler : IDisposable
         var worker = t_worker;
         if (worker is not null && worker.Owner == this)
         {
-            worker.Deque.Push(item);
+            worker.Deque.Push(Timed(item));
             _parking.NotifyWorkAvailable();
             return true;
         }
@@ -235,6 +260,7 @@ public sealed partial class WorkStealingScheduler : IDisposable
                 return false;
             }
 
+            item = Timed(item);
             if (_injection == SchedulerInjection.GlobalQueue)
             {
                 _injector.Enqueue(item);
@@ -257,6 +283,19 @@ public sealed partial class WorkStealingScheduler : IDisposable
 
         _parking.NotifyWorkAvailable();
         return true;
+    }
+
+    /// <summary>With metrics: wraps the item with its submission time and counts it as queued.</summary>
+    private object Timed(object item)
+    {
+        if (_metrics is not { } metrics)
+        {
+            return item;
+        }
+
+        // Statistics only (atomic so that concurrent submitters and workers keep an exact count).
+        metrics.RecordQueueDepth(Interlocked.Increment(ref _queued.Value));
+        return new TimedItem(item, Stopwatch.GetTimestamp());
     }
 
     private SchedulerWorker LeastLoaded()
@@ -300,4 +339,18 @@ internal enum SchedulerInjection
     GlobalQueue,
     /// <summary>The inbox of the worker with the smallest deque + inbox at submission time.</summary>
     LeastLoaded,
+}
+
+/// <summary>An item with its submission timestamp (only when the scheduler records metrics).</summary>
+internal sealed class TimedItem
+{
+    public TimedItem(object item, long enqueuedAt)
+    {
+        Item = item;
+        EnqueuedAt = enqueuedAt;
+    }
+
+    public object Item { get; }
+
+    public long EnqueuedAt { get; }
 }

@@ -269,6 +269,36 @@ public class WorkStealingSchedulerTests
     }
 
     [Test]
+    public void WithMetrics_EveryItemIsRecorded()
+    {
+        using var metrics = new AgentMetrics(3);
+        using var done = new CountdownEvent(300);
+        using (var scheduler = new WorkStealingScheduler(3, metrics))
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                scheduler.Schedule(() =>
+                {
+                    scheduler.Schedule(() => done.Signal());
+                    scheduler.Schedule(() => done.Signal());
+                    done.Signal();
+                });
+            }
+
+            Assert.That(done.Wait(HangGuard), Is.True);
+        }
+
+        // Dispose joined the workers, so every recording has happened.
+        var s = metrics.GetSummary();
+        Assert.That(s.Completed, Is.EqualTo(300));
+        Assert.That(s.CompletedPerAgent.Sum(), Is.EqualTo(300));
+        Assert.That(s.CoordinationOverhead, Is.InRange(0.0, 1.0));
+        Assert.That(s.MaxQueueDepth, Is.InRange(1, 300));
+        Assert.That(s.LatencyMax, Is.GreaterThanOrEqualTo(s.LatencyP50));
+        Assert.Throws<ArgumentException>(() => new WorkStealingScheduler(2, metrics));
+    }
+
+    [Test]
     public void BadArguments_Throw()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new WorkStealingScheduler(0));
