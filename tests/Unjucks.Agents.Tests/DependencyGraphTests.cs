@@ -6,8 +6,9 @@ public class DependencyGraphTests
 {
     [Test]
     [Repeat(3)]
-    public async Task RandomDag_EveryNodeStartsAfterItsDependenciesAndGetsTheirResults()
+    public async Task RandomDag_EveryNodeStartsAfterItsDependenciesAndGetsTheirResults([Values] bool onWorkStealingScheduler)
     {
+        using var scheduler = onWorkStealingScheduler ? new WorkStealingScheduler(4) : null;
         const int n = 1000;
         var rng = new Random(TestContext.CurrentContext.Random.Next());
         var finished = new int[n];
@@ -79,7 +80,7 @@ public class DependencyGraphTests
             return sum % 1_000_003;
         }
 
-        var result = await graph.RunAsync(maxConcurrency: 4);
+        var result = await graph.RunAsync(maxConcurrency: 4, scheduler?.TaskScheduler);
         Assert.That(errors, Is.Empty, () => string.Join("; ", errors.Take(5)));
         Assert.That(result.AllSucceeded, Is.True);
         Assert.That(result.Nodes, Has.Count.EqualTo(n));
@@ -221,6 +222,30 @@ public class DependencyGraphTests
         {
             Assert.That(result.Nodes[i].Status, Is.EqualTo(NodeStatus.Canceled), $"node {i}");
         }
+    }
+
+    [Test]
+    public async Task RunningNodeThatObservesCancellation_IsCanceled_OthersUnaffected()
+    {
+        using var cts = new CancellationTokenSource();
+        var graph = new DependencyGraph<string, int>();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        graph.Add("done", [], (_, _) => ValueTask.FromResult(1));
+        graph.Add("observer", ["done"], async (_, ct) =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return 2;
+        });
+        graph.Add("after", ["observer"], (_, _) => ValueTask.FromResult(3));
+        var run = graph.RunAsync(2, null, cts.Token);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cts.CancelAsync();
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(result.Nodes["done"].Status, Is.EqualTo(NodeStatus.Succeeded));
+        Assert.That(result.Nodes["observer"].Status, Is.EqualTo(NodeStatus.Canceled));
+        Assert.That(result.Nodes["observer"].Error, Is.InstanceOf<OperationCanceledException>());
+        Assert.That(result.Nodes["after"].Status, Is.EqualTo(NodeStatus.Canceled));
     }
 
     [Test]
