@@ -215,7 +215,7 @@ public sealed partial class TemplateRenderer
         var constructs = NunjucksScanner.Scan(source.Body, source.BodyStartLine, name => _options.Filters.TryGetValue(name, out _));
         if (constructs.Count > 0)
         {
-            var list = string.Join("; ", constructs.Select(c => $"line {c.Line}: {c.Construct} ({c.Advice})"));
+            var list = string.Join("; ", constructs.Select(c => $"[line {c.Line}] {c.Construct}: {c.Advice}"));
             var first = constructs[0];
             throw new TemplateException(new TemplateError(TemplateErrorKind.NunjucksConstruct, source.Id,
                 $"Nunjucks-only construct{(constructs.Count > 1 ? "s" : "")} that Liquid lacks: {list}.", first.Line, first.Column));
