@@ -1,3 +1,7 @@
+// A deliberately small tokenizer, not a Nunjucks parser: it finds the tags ({{ }}, {% %}, {# #}), skips
+// raw/comment blocks and string literals, and matches known Nunjucks-only forms inside each tag.
+// Known gaps: a construct split across an unusual tag layout (a '}}' inside a string literal ends the tag
+// early) may go unreported, in which case Fluid's own parse error still fails the template.
 using System.Text.RegularExpressions;
 
 namespace Unjucks.Templates;
@@ -22,7 +26,7 @@ internal static partial class NunjucksScanner
     {
         ["set"] = "use {% assign name = value %} (or {% capture name %}...{% endcapture %} for a block)",
         ["endset"] = "use {% capture name %}...{% endcapture %}",
-        ["macro"] = "Liquid has no macros; use a separate template and {% render %}, or a dependency",
+        ["macro"] = "Liquid has no macros; put the markup in another template and use it as a dependency (deps.<key>.output)",
         ["endmacro"] = "Liquid has no macros",
         ["call"] = "Liquid has no macros or {% call %}",
         ["endcall"] = "Liquid has no macros or {% call %}",

@@ -1,3 +1,8 @@
+// Bounded-concurrency discovery, after the seed's ConcurrentTemplateDiscovery (a semaphore of 8 around
+// per-directory scans): here Parallel.ForEachAsync with MaxDegreeOfParallelism = K does the bounding.
+// Invariants: each directory is scanned by exactly one worker and writes only its own result slot; at
+// most K directories are in flight (MaxObservedInFlight measures it); results are merged in root order,
+// then sorted by id, so the outcome does not depend on K or on timing.
 using System.Diagnostics;
 
 namespace Unjucks.Templates;

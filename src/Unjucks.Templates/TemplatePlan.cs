@@ -1,3 +1,10 @@
+// Validates a template dependency graph before it is handed to the DependencyGraph executor.
+// Reference: R. Tarjan, "Depth-first search and linear graph algorithms", SIAM J. Comput. 1(2), 1972
+// (strongly connected components; here iterative, so a long dependency chain cannot overflow the stack).
+// Invariants on return: every Runnable template's dependencies are Runnable, and the Runnable subgraph
+// is acyclic; every other template appears exactly once in Failed (duplicates of an id appear besides
+// the winning file). Cost: O(V + E) for the components, O(V * depth) for the failure propagation, and a
+// breadth-first search per cycle member (inside its component only).
 namespace Unjucks.Templates;
 
 /// <summary>
