@@ -34,7 +34,7 @@ public sealed class ParsedTemplate
 /// template is parsed once however often it is rendered. Thread-safe; share one per job (or per process).
 /// <para>
 /// Variables a template sees, later ones shadowing earlier ones: the global variables; the template's
-/// front matter <c>variables</c>; <c>template</c> (<c>id</c>, <c>source</c>, <c>output</c>);
+/// front matter <c>variables</c>; <c>template</c> (<c>id</c>, <c>output</c>);
 /// <c>deps</c>, a map from <see cref="DepsKey"/> of each dependency to <c>{ id, output, path, variables }</c>;
 /// and <c>dependencies</c>, the same objects as a list in <c>dependsOn</c> order.
 /// </para>
@@ -160,8 +160,8 @@ public sealed partial class TemplateRenderer
 
         var templateInfo = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
+            // No source path here: it differs between machines, and outputs must not.
             ["id"] = template.Id,
-            ["source"] = template.SourcePath,
             ["output"] = template.Id,
         };
         context.SetValue("deps", depsMap);
