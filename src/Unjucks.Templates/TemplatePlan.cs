@@ -104,7 +104,7 @@ public sealed class TemplatePlan
                     {
                         var root = rootOf.GetValueOrDefault(dep, dep);
                         var rootKind = failed.TryGetValue(root, out var r) ? r.Error!.Kind : depOutcome.Error!.Kind;
-                        var via = root == dep ? "" : $", which depends on '{root}'";
+                        var via = root == dep ? "" : $", which depends (directly or not) on '{root}'";
                         failed[t.Id] = Fail(new TemplateError(TemplateErrorKind.DependencyFailed, t.Id,
                             $"not rendered: it depends on '{dep}'{via}, which failed ({rootKind}). Fix '{root}' first."), t, TemplateStatus.DependencyFailed);
                         rootOf[t.Id] = root;
