@@ -72,4 +72,14 @@ public sealed class DiscoveryTests
             Assert.That(good.BodyStartLine, Is.EqualTo(9));
         });
     }
+
+    [Test]
+    public async Task Canceled_discovery_throws_operation_canceled()
+    {
+        using var dir = new TempDir();
+        TempDir.Write(dir.Path, "a.liquid", "a");
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        Assert.That(async () => await TemplateDiscovery.DiscoverAsync([dir.Path], cancellationToken: cts.Token), Throws.InstanceOf<OperationCanceledException>());
+    }
 }
