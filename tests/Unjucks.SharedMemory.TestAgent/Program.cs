@@ -8,10 +8,18 @@
 //   wait-change   <dir> <region> <last-seen> <timeout-ms>   print "waiting", then "changed N" or "timeout"
 //   echo          <dir> <region> <in-queue> <out-queue> <spin|park>  echo messages until a 0-length message
 //   register      <dir> <region>                            register, print "registered <slot>", sleep
+//   write-loop    <dir> <region> <key>                      write the key forever (benchmark background load)
+//   echo-pipe     <message-bytes>                           echo fixed-size blocks from stdin to stdout (benchmarks)
+//   echo-socket   <socket-path> <message-bytes>             connect to a Unix socket and echo fixed-size blocks
 // Every command prints "done" on success and exits 0.
 using System.Buffers.Binary;
 using System.Globalization;
 using Unjucks.SharedMemory;
+
+if (args.Length >= 2 && args[0] is "echo-pipe" or "echo-socket")
+{
+    return Echo.Run(args);
+}
 
 if (args.Length < 3)
 {
@@ -186,6 +194,16 @@ switch (command)
         Console.WriteLine($"registered {region.Agents.Register()}");
         Thread.Sleep(Timeout.Infinite);
         break;
+    }
+
+    case "write-loop":
+    {
+        var value = new byte[8];
+        for (long i = 0; ; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(value, i);
+            region.State.Write(args[3], value);
+        }
     }
 
     default:
