@@ -1,12 +1,13 @@
-// The region's change sequence: a 64-bit counter bumped on every successful state change, plus a 32-bit futex
-// word (bumped right after the counter) that waiters park on, plus a waiter count so that a change does not make
-// a futex syscall when nobody waits.
+// The region's change sequence: a 64-bit counter bumped on every successful state change. Waiters park on its low
+// 32 bits (a futex word at the counter's own address: Linux on x86_64 and arm64 is little-endian, and +1 always
+// changes the low half), so a change is ONE atomic increment; a separate waiter count keeps the futex wake
+// syscall off the path when nobody waits.
 //
-// Lost-wake-up argument: a changer does  counter++ ; futex++ ; read waiters  (all full-fence RMWs / ordered).
-// A waiter does  waiters++ (full fence) ; f = read futex ; read counter ; futex_wait(futex, f).
-// If the waiter's counter read misses the change, its read of f preceded the changer's futex++, so the kernel's
-// compare in futex_wait fails (EAGAIN) or the changer, whose waiters read follows its futex++ and therefore sees
-// the waiter's increment (store-load, both sides fenced), issues the wake.
+// Lost-wake-up argument: a changer does  counter++ (full fence) ; read waiters.
+// A waiter does  waiters++ (full fence) ; v = read counter ; futex_wait(low32(counter), (int)v).
+// Either the waiter's read of the counter already sees the change (it returns), or the changer's increment comes
+// later: then futex_wait's in-kernel compare fails (EAGAIN), or the changer's waiters read, which follows its
+// increment, sees the waiter's earlier increment (store-load, both sides fenced) and issues the wake.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Unjucks.SharedMemory.Layout;
@@ -31,7 +32,7 @@ internal sealed unsafe class ChangeSequence
     // region checks disposal before handing out this object's methods.
     private ref long Counter => ref Unsafe.AsRef<long>(_section + ChangeSequenceLayout.CounterOffset);
 
-    private ref int FutexWord => ref Unsafe.AsRef<int>(_section + ChangeSequenceLayout.FutexOffset);
+    private ref int FutexWord => ref Unsafe.AsRef<int>(_section + ChangeSequenceLayout.CounterOffset);
 
     private ref int Waiters => ref Unsafe.AsRef<int>(_section + ChangeSequenceLayout.WaitersOffset);
 
@@ -39,9 +40,9 @@ internal sealed unsafe class ChangeSequence
 
     internal void Bump()
     {
-        Interlocked.Increment(ref Counter);   // full fence: the state change (released earlier) precedes it
-        Interlocked.Increment(ref FutexWord); // full fence: orders the futex bump before the waiters read below
-        if (Volatile.Read(ref Waiters) != 0)  // pairs with Interlocked.Increment(ref Waiters) in Wait
+        // Full fence: the state change (released earlier) precedes it, and the waiters read below cannot move above it.
+        Interlocked.Increment(ref Counter);
+        if (Volatile.Read(ref Waiters) != 0) // pairs with Interlocked.Increment(ref Waiters) in Wait
         {
             // SAFETY: the futex word lies inside the live mapping.
             Futex.Wake((int*)Unsafe.AsPointer(ref FutexWord), int.MaxValue);
@@ -75,8 +76,8 @@ internal sealed unsafe class ChangeSequence
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 _region.ThrowIfDisposed();
-                int observed = Volatile.Read(ref FutexWord); // acquire: read BEFORE re-checking the counter
-                if (Current != lastSeen)
+                long current = Current; // acquire; its low half is the value futex_wait compares against
+                if (current != lastSeen)
                 {
                     return true;
                 }
@@ -88,7 +89,7 @@ internal sealed unsafe class ChangeSequence
                 }
 
                 // SAFETY: the futex word lies inside the mapping, kept alive by the blocking guard above.
-                Futex.Wait((int*)Unsafe.AsPointer(ref FutexWord), observed, remaining < ParkSlice ? remaining : ParkSlice);
+                Futex.Wait((int*)Unsafe.AsPointer(ref FutexWord), (int)current, remaining < ParkSlice ? remaining : ParkSlice);
             }
         }
         finally

@@ -21,6 +21,11 @@ internal static class RegionFiles
             throw new PlatformNotSupportedException("Unjucks.SharedMemory needs Linux (futex, flock, /proc).");
         }
 
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Unjucks.SharedMemory's region layout is little-endian only.");
+        }
+
         string directory = options.Directory ?? DefaultDirectory();
         CreatePrivateDirectory(directory);
         if (options.Directory is null)

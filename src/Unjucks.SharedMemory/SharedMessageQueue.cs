@@ -5,26 +5,31 @@
 // seq == p + 1 and frees it with seq = p + capacity. Adapted for processes that can die at any instruction
 // (after Agrona's ManyToOneRingBuffer.unblock idea):
 //
-//   * Every slot has an Owner word. A producer or consumer first CASes Owner from 0 to its agent id, THEN moves
-//     the shared position with a CAS, fills or drains the slot, stores seq (release) and clears Owner. So a
-//     half-done operation always has a named owner, and the registry can say whether that owner still lives.
-//   * A process that finds a slot owned by a dead agent takes Owner over with a CAS from the dead id and finishes
-//     or undoes the step: a dead producer's claimed-but-unpublished slot is published as a "dead record"
-//     (length -1) that consumers skip; a dead consumer's taken-but-unfreed slot is freed (its message is lost
-//     with it: delivery is exactly-once among live consumers, at-most-once for a consumer that dies holding a
-//     message); a dead owner that already published/freed only needs its Owner word cleared.
+//   * Every slot has a 64-bit Owner word holding a *reservation*: (2 * position + role) in the high half (role 0
+//     for the producer of that position, 1 for its consumer) and the agent id in the low half. A producer or
+//     consumer first CASes its reservation into Owner (from whatever completed reservation is there), THEN moves
+//     the shared position with a CAS, fills or drains the slot, and completes the step with a full-fence store of
+//     seq. A reservation is never cleared: seq says whether its step is done, and the position tag in it keeps a
+//     stale CAS from succeeding one lap later (no ABA). So a half-done step always names its agent.
+//   * A process that finds a step reserved by an agent the registry says is dead takes the reservation over with
+//     a CAS from the dead one's exact word and finishes or undoes the step: a dead producer's claimed-but-
+//     unpublished slot is published as a "dead record" (length -1) that consumers skip; a dead consumer's
+//     taken-but-unfreed slot is freed (its message is lost with it: delivery is exactly-once among live
+//     consumers, at-most-once for a consumer that dies holding a message); a dead agent that had only reserved
+//     (not moved the position) is simply replaced.
 //
 // Invariants: positions only grow (64-bit, compared by wrapping difference); a slot's seq is written only by the
-// agent holding its Owner word; the release store of seq publishes the payload (pairs with the acquire load of
-// seq by the other side).
+// agent whose reservation is in Owner; the store of seq publishes the payload (pairs with the acquire load of seq
+// by the other side).
 // Failure windows: a live owner that is stopped (SIGSTOP, debugger) between its two CASes blocks others on that
 // slot until it resumes (this queue is not lock-free; it is dead-process tolerant). Liveness probes run at most
 // every 10 ms per waiter after a spin phase.
 //
 // Blocking: Enqueue parks on the NotFull futex word, Dequeue on NotEmpty. The other side bumps the word and wakes
 // one waiter only when the matching waiter count is non-zero, so the fast path makes no syscall. Lost-wake-up
-// argument as in ChangeSequence: the side that makes progress does  store seq ; full fence ; read waiters,  the
-// waiter does  waiters++ (full fence) ; read futex word ; retry ; futex_wait(word, value read).
+// argument as in ChangeSequence: the side that makes progress does  Interlocked.Exchange(seq) (store + full
+// fence) ; read waiters,  the waiter does  waiters++ (full fence) ; read futex word ; retry ;
+// futex_wait(word, value read).
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Unjucks.SharedMemory.Layout;
@@ -112,31 +117,38 @@ public sealed unsafe class SharedMessageQueue
             long position = Volatile.Read(ref EnqueuePos); // acquire: pairs with the CAS that advanced it
             byte* slot = Slot(position);
             ref long seq = ref SeqOf(slot);
-            ref int owner = ref OwnerOf(slot);
+            ref long owner = ref OwnerOf(slot);
             long difference = Volatile.Read(ref seq) - position; // acquire: pairs with the consumer's free
             if (difference == 0)
             {
-                int holder = Volatile.Read(ref owner);
-                bool mine = holder == 0
-                    ? Interlocked.CompareExchange(ref owner, me, 0) == 0 // full fence: reserve the slot
-                    : backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, holder, me);
-                if (!mine)
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                long mine = Reservation(position, consumer: false, me);
+                if (IsReservationFor(seen, position, consumer: false))
+                {
+                    // Another producer reserved this position; replace it only if it died.
+                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
+                    {
+                        continue;
+                    }
+                }
+                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
                 {
                     continue;
                 }
 
-                // Full fence CAS; only the Owner holder can move EnqueuePos past this slot.
+                // Full fence CAS; only the holder of this position's reservation can move EnqueuePos past it.
                 if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position)
                 {
-                    Volatile.Write(ref owner, 0); // stale position: give the reservation back (release)
+                    Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
                     continue;
                 }
 
-                // SAFETY: we own the slot (Owner word) and it is free (seq == position); payload fits (checked).
+                // SAFETY: we hold the reservation and the slot is free (seq == position); payload fits (checked).
                 message.CopyTo(new Span<byte>(slot + QueueLayout.SlotPayloadOffset, MaxMessageBytes));
                 Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = message.Length;
-                Volatile.Write(ref seq, position + 1); // release: publishes length and payload to consumers
-                Interlocked.Exchange(ref owner, 0);    // full fence: orders the publish before the waiters read
+                // Store + full fence: publishes length and payload (pairs with the consumer's acquire load of seq)
+                // and orders the publish before the waiters read below.
+                Interlocked.Exchange(ref seq, position + 1);
                 if (Volatile.Read(ref NotEmptyWaiters) != 0) // pairs with the increment in Dequeue
                 {
                     Interlocked.Increment(ref NotEmpty); // full fence; the value parked consumers compare against
@@ -155,16 +167,15 @@ public sealed unsafe class SharedMessageQueue
                     return false; // truly full
                 }
 
-                int holder = Volatile.Read(ref owner);
-                if (backoff.WaitAndShouldCheck() && holder != 0 && TakeOverFromDead(ref owner, holder, me))
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                if (backoff.WaitAndShouldCheck() && IsReservationFor(seen, freeing, consumer: true)
+                    && TakeOverFromDead(ref owner, seen, Reservation(freeing, consumer: true, me)))
                 {
                     // The consumer died holding the message: free the slot for this lap (the message is lost).
                     if (Volatile.Read(ref seq) == freeing + 1)
                     {
                         Volatile.Write(ref seq, position); // release: frees the slot; pairs with the acquire above
                     }
-
-                    Volatile.Write(ref owner, 0); // release: gives the repaired slot back
                 }
 
                 _region.ThrowIfDisposed();
@@ -186,45 +197,52 @@ public sealed unsafe class SharedMessageQueue
             long position = Volatile.Read(ref DequeuePos); // acquire: pairs with the CAS that advanced it
             byte* slot = Slot(position);
             ref long seq = ref SeqOf(slot);
-            ref int owner = ref OwnerOf(slot);
+            ref long owner = ref OwnerOf(slot);
             long difference = Volatile.Read(ref seq) - (position + 1); // acquire: pairs with the producer's publish
             if (difference == 0)
             {
-                int holder = Volatile.Read(ref owner);
-                bool mine = holder == 0
-                    ? Interlocked.CompareExchange(ref owner, me, 0) == 0 // full fence: reserve the slot
-                    : backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, holder, me);
-                if (!mine)
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                long mine = Reservation(position, consumer: true, me);
+                if (IsReservationFor(seen, position, consumer: true))
+                {
+                    // Another consumer reserved this position; replace it only if it died.
+                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
+                    {
+                        continue;
+                    }
+                }
+                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
                 {
                     continue;
                 }
 
-                // SAFETY: we own the slot and it is published (seq == position + 1): its length is stable.
+                // SAFETY: we hold the reservation and the slot is published (seq == position + 1): length is stable.
                 int n = Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset);
                 if (n > destination.Length && Volatile.Read(ref DequeuePos) == position)
                 {
-                    Volatile.Write(ref owner, 0); // release: leave the message where it is
+                    Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the message where it is
                     throw new ArgumentException(
                         $"The next message of queue '{Name}' is {n} bytes but the destination holds {destination.Length}; pass a buffer of MaxMessageBytes ({MaxMessageBytes}) bytes.",
                         nameof(destination));
                 }
 
-                // Full fence CAS; only the Owner holder can move DequeuePos past this slot.
+                // Full fence CAS; only the holder of this position's reservation can move DequeuePos past it.
                 if (Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position)
                 {
-                    Volatile.Write(ref owner, 0); // stale position: give the reservation back (release)
+                    Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
                     continue;
                 }
 
-                if (n >= 0)
+                if (n > 0)
                 {
                     // SAFETY: the payload lies inside our slot; n <= destination.Length was checked above.
                     new ReadOnlySpan<byte>(slot + QueueLayout.SlotPayloadOffset, n).CopyTo(destination);
                 }
 
-                Volatile.Write(ref seq, position + Capacity); // release: frees the slot; pairs with producers' acquire
-                Interlocked.Exchange(ref owner, 0);           // full fence: orders the free before the waiters read
-                if (Volatile.Read(ref NotFullWaiters) != 0)    // pairs with the increment in Enqueue
+                // Store + full fence: frees the slot (pairs with the producers' acquire load of seq; our payload
+                // reads stay above it) and orders the free before the waiters read below.
+                Interlocked.Exchange(ref seq, position + Capacity);
+                if (Volatile.Read(ref NotFullWaiters) != 0) // pairs with the increment in Enqueue
                 {
                     Interlocked.Increment(ref NotFull); // full fence; the value parked producers compare against
                     Futex.Wake((int*)Unsafe.AsPointer(ref NotFull), 1); // SAFETY: word inside the live mapping
@@ -248,8 +266,9 @@ public sealed unsafe class SharedMessageQueue
                     return false; // truly empty
                 }
 
-                int holder = Volatile.Read(ref owner);
-                if (backoff.WaitAndShouldCheck() && holder != 0 && TakeOverFromDead(ref owner, holder, me))
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                if (backoff.WaitAndShouldCheck() && IsReservationFor(seen, position, consumer: false)
+                    && TakeOverFromDead(ref owner, seen, Reservation(position, consumer: false, me)))
                 {
                     if (Volatile.Read(ref seq) == position)
                     {
@@ -257,8 +276,6 @@ public sealed unsafe class SharedMessageQueue
                         Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = QueueLayout.DeadRecordLength;
                         Volatile.Write(ref seq, position + 1); // release: publishes the dead record
                     }
-
-                    Volatile.Write(ref owner, 0); // release: the record is consumed like any other
                 }
 
                 _region.ThrowIfDisposed();
@@ -380,42 +397,43 @@ public sealed unsafe class SharedMessageQueue
         {
             byte* slot = body + QueueLayout.ControlBytes + ((long)i * slotBytes);
             Unsafe.AsRef<long>(slot + QueueLayout.SlotSeqOffset) = i;
-            Unsafe.AsRef<int>(slot + QueueLayout.SlotOwnerOffset) = 0;
+            Unsafe.AsRef<long>(slot + QueueLayout.SlotOwnerOffset) = 0;
             Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = 0;
         }
     }
 
-    /// <summary>Test hook: claims a slot like TryEnqueue, then calls <paramref name="stall"/> before publishing.</summary>
+    /// <summary>Test hook: reserves and claims a slot like TryEnqueue, then calls <paramref name="stall"/> before publishing.</summary>
     internal void EnqueueAndStall(Action stall)
     {
         int me = _region.Agents.CurrentAgentId;
-        while (true)
+        long position = Volatile.Read(ref EnqueuePos); // acquire, as in TryEnqueue
+        byte* slot = Slot(position);
+        long seen = Volatile.Read(ref OwnerOf(slot));
+        if (Volatile.Read(ref SeqOf(slot)) != position
+            || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: false, me), seen) != seen // full fence
+            || Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // full fence
         {
-            long position = Volatile.Read(ref EnqueuePos); // acquire, as in TryEnqueue
-            byte* slot = Slot(position);
-            if (Volatile.Read(ref SeqOf(slot)) != position || Interlocked.CompareExchange(ref OwnerOf(slot), me, 0) != 0)
-            {
-                throw new InvalidOperationException("EnqueueAndStall needs an idle queue with room.");
-            }
-
-            if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) == position) // full fence
-            {
-                stall();
-                return;
-            }
-
-            Volatile.Write(ref OwnerOf(slot), 0); // release
+            throw new InvalidOperationException("EnqueueAndStall needs an idle queue with room.");
         }
+
+        stall();
     }
 
-    private bool TakeOverFromDead(ref int owner, int holder, int me) =>
-        !_region.Agents.IsAgentAlive(holder)
-        && Interlocked.CompareExchange(ref owner, me, holder) == holder; // full fence; one taker wins
+    /// <summary>The Owner word for the producer (or consumer) of <paramref name="position"/>.</summary>
+    private static long Reservation(long position, bool consumer, int agentId) =>
+        ((long)(uint)((position << 1) | (consumer ? 1L : 0L)) << 32) | (uint)agentId;
+
+    private static bool IsReservationFor(long word, long position, bool consumer) =>
+        (int)word != 0 && (uint)(word >>> 32) == (uint)((position << 1) | (consumer ? 1L : 0L));
+
+    private bool TakeOverFromDead(ref long owner, long seen, long mine) =>
+        !_region.Agents.IsAgentAlive((int)seen)
+        && Interlocked.CompareExchange(ref owner, mine, seen) == seen; // full fence; one taker wins
 
     private byte* Slot(long position) => _slots + ((position & _mask) * _slotBytes);
 
     // SAFETY: seq and owner are at fixed offsets of a 64-aligned slot inside the live mapping.
     private static ref long SeqOf(byte* slot) => ref Unsafe.AsRef<long>(slot + QueueLayout.SlotSeqOffset);
 
-    private static ref int OwnerOf(byte* slot) => ref Unsafe.AsRef<int>(slot + QueueLayout.SlotOwnerOffset);
+    private static ref long OwnerOf(byte* slot) => ref Unsafe.AsRef<long>(slot + QueueLayout.SlotOwnerOffset);
 }

@@ -128,7 +128,7 @@ public sealed unsafe class SharedStateTable
                 new ReadOnlySpan<byte>(buffer + StateSlotLayout.BufferValueOffset, n).CopyTo(destination);
             }
 
-            Interlocked.MemoryBarrier(); // orders the buffer loads above before the re-check load below (LoadLoad)
+            Volatile.ReadBarrier(); // LoadLoad: the buffer loads above complete before the re-check load below
             long s2 = Volatile.Read(ref seq);
             if (((s1 ^ s2) & StableMask) != 0 || !sane)
             {

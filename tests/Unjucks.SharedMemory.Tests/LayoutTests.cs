@@ -37,7 +37,8 @@ public class LayoutTests
             Assert.That(ChangeSequenceLayout.SectionBytes, Is.EqualTo(256));
             Assert.That(QueueLayout.ControlBytes, Is.EqualTo(512));
             Assert.That(QueueLayout.SlotBytes(64), Is.EqualTo(128));
-            Assert.That(QueueLayout.SlotBytes(48), Is.EqualTo(64));
+            Assert.That(QueueLayout.SlotBytes(40), Is.EqualTo(64));
+            Assert.That(QueueLayout.SlotPayloadOffset, Is.EqualTo(24));
             Assert.That(StateSlotLayout.SlotBytes(64, 256), Is.EqualTo(704));
             Assert.That(StateSlotLayout.Buffer0Offset(64), Is.EqualTo(128));
         });

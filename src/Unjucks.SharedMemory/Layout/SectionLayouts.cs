@@ -57,18 +57,18 @@ internal static class DirectoryEntryLayout
 }
 
 /// <summary>
-/// The change sequence (256 bytes): the counter and futex word on one line, the waiter count on another
-/// (written by waiters, read by every changer).
+/// The change sequence (256 bytes): the counter on one line, the waiter count on another (written by waiters,
+/// read by every changer).
 /// <code>
-///    0  8  Counter   64-bit count of successful state changes
-///    8  4  Futex     low 32 bits of Counter, the word waiters park on
+///    0  8  Counter   64-bit count of successful state changes; its low 32 bits (offset 0, little-endian)
+///                    are the futex word waiters park on
+///    8 120  reserved
 ///  128  4  Waiters   processes currently parked
 /// </code>
 /// </summary>
 internal static class ChangeSequenceLayout
 {
     internal const int CounterOffset = 0;
-    internal const int FutexOffset = CounterOffset + sizeof(long);
     internal const int WaitersOffset = RegionLayout.SectionAlignment;
     internal const int SectionBytes = 2 * RegionLayout.SectionAlignment;
 }
@@ -121,9 +121,11 @@ internal static class StateSlotLayout
 ///  512     Capacity message slots
 ///  message slot:
 ///    0  8  Seq      Vyukov sequence
-///    8  4  Owner    agent id of the producer/consumer working on the slot, 0 when none
-///   12  4  Length   payload bytes, -1 = record of a dead producer (skipped)
-///   16  M  Payload  M = MessageBytes; slot size = AlignUp(16 + M, 64)
+///    8  8  Owner    reservation: high 32 = (2 * position + role) mod 2^32 (role 0 producer, 1 consumer),
+///                   low 32 = agent id (0 = none); meaningful only while Seq says the step is not done
+///   16  4  Length   payload bytes, -1 = record of a dead producer (skipped)
+///   20  4  reserved
+///   24  M  Payload  M = MessageBytes; slot size = AlignUp(24 + M, 64)
 /// </code>
 /// </summary>
 internal static class QueueLayout
@@ -138,8 +140,8 @@ internal static class QueueLayout
 
     internal const int SlotSeqOffset = 0;
     internal const int SlotOwnerOffset = SlotSeqOffset + sizeof(long);
-    internal const int SlotLengthOffset = SlotOwnerOffset + sizeof(int);
-    internal const int SlotPayloadOffset = SlotLengthOffset + sizeof(int);
+    internal const int SlotLengthOffset = SlotOwnerOffset + sizeof(long);
+    internal const int SlotPayloadOffset = SlotLengthOffset + (2 * sizeof(int));
     internal const int DeadRecordLength = -1;
 
     internal static int SlotBytes(int messageBytes) => RegionLayout.AlignUp(SlotPayloadOffset + messageBytes, 64);
