@@ -349,10 +349,9 @@ public sealed unsafe class AgentRegistry
     {
         int slot = CurrentSlot;
         _region.ThrowIfDisposed();
-        // SAFETY: the counter lies inside our own slot in the live mapping; only this agent writes it, so a
-        // read-modify-write with a release store is enough (other processes only read it).
-        ref long counter = ref Unsafe.AsRef<long>(SlotPointer(slot) + offset);
-        Volatile.Write(ref counter, counter + delta);
+        // SAFETY: the counter lies inside our own slot in the live mapping (8-byte aligned). Several threads of
+        // this agent may add at once, hence the atomic add; its ordering is not needed (other processes only read).
+        Interlocked.Add(ref Unsafe.AsRef<long>(SlotPointer(slot) + offset), delta);
     }
 
     private void CheckSlot(int slot)

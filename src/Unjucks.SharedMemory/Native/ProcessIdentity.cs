@@ -29,8 +29,12 @@ internal static class ProcessIdentity
     }
 
     /// <summary>Reads field 22 (starttime) of /proc/<paramref name="pid"/>/stat, or null if the process is gone.</summary>
-    internal static long? TryReadStartTime(int pid)
+    internal static long? TryReadStartTime(int pid) => TryReadStat(pid, out _);
+
+    /// <summary>Reads the state letter (field 3) and start time (field 22); null if the process is gone.</summary>
+    private static long? TryReadStat(int pid, out char state)
     {
+        state = '?';
         string text;
         try
         {
@@ -59,6 +63,7 @@ internal static class ProcessIdentity
             return null;
         }
 
+        state = fields[0].Length > 0 ? fields[0][0] : '?';
         return start;
     }
 
@@ -79,10 +84,10 @@ internal static class ProcessIdentity
             }
         }
 
-        long? actual = TryReadStartTime(pid);
-        if (actual is null)
+        long? actual = TryReadStat(pid, out char state);
+        if (actual is null || state is 'Z' or 'X' or 'x')
         {
-            return false; // exited between kill and the read, or a zombie whose /proc entry vanished
+            return false; // exited between kill and the read, or exited and not yet reaped (zombie)
         }
 
         return startTime == 0 || actual.Value == startTime;
