@@ -419,6 +419,23 @@ public sealed unsafe class SharedMessageQueue
         stall();
     }
 
+    /// <summary>Test hook: reserves and takes the oldest message like TryDequeue, then calls <paramref name="stall"/> before freeing its slot.</summary>
+    internal void DequeueAndStall(Action stall)
+    {
+        int me = _region.Agents.CurrentAgentId;
+        long position = Volatile.Read(ref DequeuePos); // acquire, as in TryDequeue
+        byte* slot = Slot(position);
+        long seen = Volatile.Read(ref OwnerOf(slot));
+        if (Volatile.Read(ref SeqOf(slot)) != position + 1
+            || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: true, me), seen) != seen // full fence
+            || Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position) // full fence
+        {
+            throw new InvalidOperationException("DequeueAndStall needs an idle queue with a message.");
+        }
+
+        stall();
+    }
+
     /// <summary>The Owner word for the producer (or consumer) of <paramref name="position"/>.</summary>
     private static long Reservation(long position, bool consumer, int agentId) =>
         ((long)(uint)((position << 1) | (consumer ? 1L : 0L)) << 32) | (uint)agentId;

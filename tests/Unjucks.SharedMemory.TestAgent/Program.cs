@@ -5,6 +5,7 @@
 //   hold-lock     <dir> <region> <lock>                     acquire, print "locked", sleep until killed
 //   stall-write   <dir> <region> <key> <value-byte>         start a state write, print "stalled" mid-write, sleep
 //   stall-enqueue <dir> <region> <queue>                    claim a queue slot, print "stalled" before publishing
+//   stall-dequeue <dir> <region> <queue>                    take the oldest message, print "stalled" before freeing it
 //   wait-change   <dir> <region> <last-seen> <timeout-ms>   print "waiting", then "changed N" or "timeout"
 //   echo          <dir> <region> <in-queue> <out-queue> <spin|park>  echo messages until a 0-length message
 //   register      <dir> <region>                            register, print "registered <slot>", sleep
@@ -135,6 +136,16 @@ switch (command)
     case "stall-enqueue":
     {
         region.Queue(args[3]).EnqueueAndStall(() =>
+        {
+            Console.WriteLine("stalled");
+            Thread.Sleep(Timeout.Infinite);
+        });
+        break;
+    }
+
+    case "stall-dequeue":
+    {
+        region.Queue(args[3]).DequeueAndStall(() =>
         {
             Console.WriteLine("stalled");
             Thread.Sleep(Timeout.Infinite);

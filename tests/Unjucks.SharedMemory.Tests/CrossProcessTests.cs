@@ -174,6 +174,48 @@ public class CrossProcessTests : RegionTestBase
     }
 
     [Test]
+    public void Consumer_killed_holding_a_message_loses_only_that_message()
+    {
+        SharedRegion region = Region(); // QueueCapacity 16
+        SharedMessageQueue queue = region.Queue("q");
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.That(queue.TryEnqueue([(byte)i]), Is.True, $"message {i}");
+        }
+
+        AgentProcess consumer = StartAgent(region, "stall-dequeue", "q");
+        consumer.ExpectLine("stalled"); // took message 0, has not freed its slot
+        consumer.Kill();
+
+        Assert.That(queue.Enqueue([16], HangGuard), Is.True, "the dead consumer's slot is freed for the next lap");
+        var buffer = new byte[16];
+        var received = new List<byte>();
+        while (queue.TryDequeue(buffer, out int length))
+        {
+            Assert.That(length, Is.EqualTo(1));
+            received.Add(buffer[0]);
+        }
+
+        Assert.That(received, Is.EqualTo(Enumerable.Range(1, 16).Select(i => (byte)i)), "message 0 died with its consumer");
+    }
+
+    [Test]
+    public void Writer_killed_while_creating_a_key_leaves_it_absent_and_writable()
+    {
+        SharedRegion region = Region();
+        AgentProcess writer = StartAgent(region, "stall-write", "fresh", "9");
+        writer.ExpectLine("stalled"); // bound the key, half-wrote its first value, holds the busy bit
+        var buffer = new byte[64];
+        Assert.That(region.State.TryRead("fresh", buffer, out _, out long version), Is.False);
+        Assert.That(version, Is.Zero);
+        writer.Kill();
+        Assert.That(region.State.TryUpdate("fresh", [1], 0, out long created), Is.True, "create-only still sees it absent");
+        Assert.That(created, Is.EqualTo(1));
+        Assert.That(region.State.TryRead("fresh", buffer, out int length, out version), Is.True);
+        Assert.That((length, buffer[0], version), Is.EqualTo((1, (byte)1, 1L)));
+    }
+
+    [Test]
     public void Registry_sees_a_killed_agent_as_dead_and_reclaims_its_slot()
     {
         SharedRegion region = Region();
