@@ -218,6 +218,13 @@ public sealed unsafe class SharedMessageQueue
 
                 // SAFETY: we hold the reservation and the slot is published (seq == position + 1): length is stable.
                 int n = Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset);
+                if (n > MaxMessageBytes || n < QueueLayout.DeadRecordLength)
+                {
+                    Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the slot as it was
+                    throw new SharedRegionFormatException(
+                        $"Queue '{Name}' of region '{_region.FilePath}' holds a message of impossible length {n}; the region is corrupt. Delete it.");
+                }
+
                 if (n > destination.Length && Volatile.Read(ref DequeuePos) == position)
                 {
                     Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the message where it is
