@@ -200,7 +200,10 @@ public sealed unsafe class SharedRegion : IDisposable
         return _changes.Wait(lastSeen, timeout, cancellationToken);
     }
 
-    /// <summary>Unregisters this agent and unmaps the region.</summary>
+    /// <summary>
+    /// Unregisters this agent and unmaps the region. Locks still held through this instance are abandoned: the
+    /// next acquirer gets them with <see cref="SharedLockHandle.PreviousOwnerDied"/> set.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) // full fence: blocking waiters see the flag on their next slice

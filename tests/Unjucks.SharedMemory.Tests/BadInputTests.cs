@@ -99,6 +99,44 @@ public class BadInputTests : RegionTestBase
     }
 
     [Test]
+    public void Random_header_corruption_opens_cleanly_or_throws_a_format_exception()
+    {
+        string name = MakeValidRegionFile();
+        byte[] pristine = File.ReadAllBytes(PathOf(name));
+        var random = new Random(12345);
+        int rejected = 0;
+        for (int round = 0; round < 200; round++)
+        {
+            byte[] corrupt = (byte[])pristine.Clone();
+            for (int flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                int offset = random.Next(RegionLayout.HeaderBytes);
+                if (offset is >= RegionLayout.LayoutVersionOffset and < RegionLayout.LayoutVersionOffset + 4)
+                {
+                    continue; // a zero LayoutVersion means "not ready yet": covered by the never-ready test (2 s wait)
+                }
+
+                corrupt[offset] ^= (byte)random.Next(1, 256);
+            }
+
+            File.WriteAllBytes(PathOf(name), corrupt);
+            try
+            {
+                using SharedRegion region = SharedRegion.Open(name, Options);
+                region.State.Write("k", [1]); // whatever was accepted must be usable
+                Assert.That(region.State.TryRead("k", new byte[64], out _, out _), Is.True, $"round {round}");
+            }
+            catch (SharedRegionFormatException)
+            {
+                rejected++;
+            }
+        }
+
+        Assert.That(rejected, Is.GreaterThan(0), "some corruption must be detected");
+        AssertAnotherRegionWorks();
+    }
+
+    [Test]
     public void Region_that_never_became_ready_is_reported()
     {
         string name = NewName();

@@ -32,6 +32,18 @@ public class LockTests : RegionTestBase
     }
 
     [Test]
+    public void Lock_held_by_a_disposed_region_is_abandoned_to_the_next_acquirer()
+    {
+        string name = NewName();
+        SharedRegion survivor = Region(name);
+        SharedRegion leaver = SharedRegion.Open(name, Options);
+        _ = leaver.Lock("l").Acquire(TimeSpan.FromSeconds(5));
+        leaver.Dispose();
+        using SharedLockHandle handle = survivor.Lock("l").Acquire(TimeSpan.FromSeconds(30));
+        Assert.That(handle.PreviousOwnerDied, Is.True);
+    }
+
+    [Test]
     public void Too_many_locks_throws_SharedRegionFullException()
     {
         SharedRegion region = Region();
