@@ -68,7 +68,7 @@ public sealed unsafe class AgentRegistry
     public int CurrentSlot => Register();
 
     /// <summary>True while this instance holds a slot.</summary>
-    public bool IsRegistered => Volatile.Read(ref _slot) >= 0;
+    public bool IsRegistered => Volatile.Read(ref _slot) >= 0; // acquire; pairs with the release in TryClaim/Unregister
 
     /// <summary>This instance's agent id (registers if needed).</summary>
     internal int CurrentAgentId
@@ -79,7 +79,7 @@ public sealed unsafe class AgentRegistry
             if (id == 0)
             {
                 Register();
-                id = Volatile.Read(ref _agentId);
+                id = Volatile.Read(ref _agentId); // acquire; pairs with the release in TryClaim (under _gate)
             }
 
             return id;
@@ -92,7 +92,7 @@ public sealed unsafe class AgentRegistry
     /// </summary>
     public int Register()
     {
-        int existing = Volatile.Read(ref _slot);
+        int existing = Volatile.Read(ref _slot); // acquire: pairs with the release of _slot at the end of TryClaim
         if (existing >= 0)
         {
             return existing;
@@ -142,11 +142,11 @@ public sealed unsafe class AgentRegistry
             }
 
             ref long word = ref WordRef(slot);
-            long current = Volatile.Read(ref word);
+            long current = Volatile.Read(ref word); // we own the slot: only a ReclaimStale CAS could race, and it needs us dead
             // Release: everything this agent wrote happens-before a later registrant's acquire of the word.
             Volatile.Write(ref word, (current & ~0xFFFFFFFFL) | AgentSlotLayout.StateFree);
-            Volatile.Write(ref _agentId, 0);
-            Volatile.Write(ref _slot, -1);
+            Volatile.Write(ref _agentId, 0); // release; pairs with the acquire in CurrentAgentId (in-process only)
+            Volatile.Write(ref _slot, -1);   // release; pairs with the acquire at the top of Register
             _lockFile?.Dispose(); // after the word says Free, so IsAlive never sees Active without a holder
             _lockFile = null;
         }
@@ -163,7 +163,7 @@ public sealed unsafe class AgentRegistry
             return false;
         }
 
-        if (slot == Volatile.Read(ref _slot))
+        if (slot == Volatile.Read(ref _slot)) // acquire; pairs with the release in TryClaim (own slot: alive)
         {
             return true;
         }
@@ -179,6 +179,8 @@ public sealed unsafe class AgentRegistry
         byte* p = SlotPointer(slot);
         long word = Volatile.Read(ref WordRef(slot)); // acquire: the fields below were written before Active
         // SAFETY: p points at a 128-byte slot inside the live mapping; fields are naturally aligned.
+        // The Volatile reads below are acquire loads of fields the owner wrote before its release of the word (or
+        // updates since, which need no ordering: each counter is read on its own).
         return new AgentInfo(
             slot,
             (AgentSlotState)(int)word,
@@ -224,13 +226,13 @@ public sealed unsafe class AgentRegistry
         {
             ref long word = ref WordRef(slot);
             long seen = Volatile.Read(ref word); // acquire: pairs with the publish in TryClaim
-            if ((int)seen == AgentSlotLayout.StateFree || slot == Volatile.Read(ref _slot) || IsOwnerAlive(slot))
+            if ((int)seen == AgentSlotLayout.StateFree || slot == Volatile.Read(ref _slot) /* acquire, as in IsAlive */ || IsOwnerAlive(slot))
             {
                 continue;
             }
 
             // Full fence CAS; fails if a registrant bumped the generation since we looked (it then owns the slot).
-            if (Interlocked.CompareExchange(ref word, (seen & ~0xFFFFFFFFL) | AgentSlotLayout.StateFree, seen) == seen)
+            if (Interlocked.CompareExchange(ref word, (seen & ~0xFFFFFFFFL) | AgentSlotLayout.StateFree, seen) == seen) // see above
             {
                 reclaimed++;
             }
@@ -254,7 +256,7 @@ public sealed unsafe class AgentRegistry
             return false; // unregistered, or the slot was since reused by another registration
         }
 
-        return agentId == Volatile.Read(ref _agentId) || IsOwnerAlive(slot);
+        return agentId == Volatile.Read(ref _agentId) /* acquire; pairs with TryClaim */ || IsOwnerAlive(slot);
     }
 
     /// <summary>Like <see cref="IsAgentAlive"/> for a (slot, low 8 bits of generation) pair.</summary>
@@ -271,7 +273,7 @@ public sealed unsafe class AgentRegistry
             return false;
         }
 
-        return slot == Volatile.Read(ref _slot) || IsOwnerAlive(slot);
+        return slot == Volatile.Read(ref _slot) /* acquire; pairs with TryClaim */ || IsOwnerAlive(slot);
     }
 
     internal int CurrentGeneration8 => (AgentIds.Generation16(CurrentAgentId)) & 0xFF;
@@ -285,7 +287,8 @@ public sealed unsafe class AgentRegistry
 
         // The flock may be held by a transient prober rather than the owner: ask kill(2) and /proc too.
         byte* p = SlotPointer(slot);
-        // SAFETY: p points at a slot inside the live mapping; fields naturally aligned.
+        // SAFETY: p points at a slot inside the live mapping; fields naturally aligned. Acquire loads; they follow
+        // the acquire of the Active word by our caller, so they see that registration's pid and start time.
         int pid = Volatile.Read(ref Unsafe.AsRef<int>(p + AgentSlotLayout.PidOffset));
         long start = Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.StartTimeOffset));
         return ProcessIdentity.IsRunning(pid, start);
@@ -304,7 +307,7 @@ public sealed unsafe class AgentRegistry
         long seen = Volatile.Read(ref word); // acquire: pairs with the previous owner's publish
         if ((int)seen == AgentSlotLayout.StateActive)
         {
-            // SAFETY: p points at the slot inside the live mapping.
+            // SAFETY: p points at the slot inside the live mapping. Acquire loads after the acquire of the word above.
             int oldPid = Volatile.Read(ref Unsafe.AsRef<int>(p + AgentSlotLayout.PidOffset));
             long oldStart = Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.StartTimeOffset));
             if (ProcessIdentity.IsRunning(oldPid, oldStart))
@@ -320,7 +323,7 @@ public sealed unsafe class AgentRegistry
             generation = (seen >>> 32) + 1;
             long claiming = (generation << 32) | AgentSlotLayout.StateClaiming;
             // Full fence CAS: only a ReclaimStale (Active -> Free) can race with us here; we hold the flock.
-            long witnessed = Interlocked.CompareExchange(ref word, claiming, seen);
+            long witnessed = Interlocked.CompareExchange(ref word, claiming, seen); // see above
             if (witnessed == seen)
             {
                 break;

@@ -41,7 +41,7 @@ internal sealed unsafe class ChangeSequence
     internal void Bump()
     {
         // Full fence: the state change (released earlier) precedes it, and the waiters read below cannot move above it.
-        Interlocked.Increment(ref Counter);
+        Interlocked.Increment(ref Counter); // pairs with the acquire load of Counter in Wait / Current
         if (Volatile.Read(ref Waiters) != 0) // pairs with Interlocked.Increment(ref Waiters) in Wait
         {
             // SAFETY: the futex word lies inside the live mapping.

@@ -206,6 +206,7 @@ public sealed unsafe class SharedLock
 
     private void ThrowIfRecursive(int me)
     {
+        // Acquire loads; _holderThread pairs with the release in Granted (same process, written by this thread).
         if (Volatile.Read(ref Owner) == me && Volatile.Read(ref _holderThread) == Environment.CurrentManagedThreadId)
         {
             throw new LockRecursionException(

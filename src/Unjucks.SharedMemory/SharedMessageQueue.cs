@@ -79,7 +79,7 @@ public sealed unsafe class SharedMessageQueue
         {
             _region.ThrowIfDisposed();
             long dequeue = Volatile.Read(ref DequeuePos); // acquire; ordering against EnqueuePos is best effort
-            long difference = Volatile.Read(ref EnqueuePos) - dequeue;
+            long difference = Volatile.Read(ref EnqueuePos) - dequeue; // acquire; a snapshot, no partner needed
             return (int)Math.Clamp(difference, 0, Capacity);
         }
     }
@@ -137,7 +137,7 @@ public sealed unsafe class SharedMessageQueue
                 }
 
                 // Full fence CAS; only the holder of this position's reservation can move EnqueuePos past it.
-                if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position)
+                if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // pairs with the acquire load of EnqueuePos
                 {
                     Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
                     continue;
@@ -148,7 +148,7 @@ public sealed unsafe class SharedMessageQueue
                 Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = message.Length;
                 // Store + full fence: publishes length and payload (pairs with the consumer's acquire load of seq)
                 // and orders the publish before the waiters read below.
-                Interlocked.Exchange(ref seq, position + 1);
+                Interlocked.Exchange(ref seq, position + 1); // pairs with the acquire load of seq in TryDequeue
                 if (Volatile.Read(ref NotEmptyWaiters) != 0) // pairs with the increment in Dequeue
                 {
                     Interlocked.Increment(ref NotEmpty); // full fence; the value parked consumers compare against
@@ -162,7 +162,7 @@ public sealed unsafe class SharedMessageQueue
             {
                 // Full, unless the slot's last consumer advanced DequeuePos but has not freed it yet.
                 long freeing = position - Capacity;
-                if (Volatile.Read(ref DequeuePos) - freeing <= 0)
+                if (Volatile.Read(ref DequeuePos) - freeing <= 0) // acquire; pairs with the consumers' CAS of DequeuePos
                 {
                     return false; // truly full
                 }
@@ -172,7 +172,7 @@ public sealed unsafe class SharedMessageQueue
                     && TakeOverFromDead(ref owner, seen, Reservation(freeing, consumer: true, me)))
                 {
                     // The consumer died holding the message: free the slot for this lap (the message is lost).
-                    if (Volatile.Read(ref seq) == freeing + 1)
+                    if (Volatile.Read(ref seq) == freeing + 1) // acquire; we now hold the reservation, re-check the slot
                     {
                         Volatile.Write(ref seq, position); // release: frees the slot; pairs with the acquire above
                     }
@@ -225,7 +225,7 @@ public sealed unsafe class SharedMessageQueue
                         $"Queue '{Name}' of region '{_region.FilePath}' holds a message of impossible length {n}; the region is corrupt. Delete it.");
                 }
 
-                if (n > destination.Length && Volatile.Read(ref DequeuePos) == position)
+                if (n > destination.Length && Volatile.Read(ref DequeuePos) == position) // acquire; is our position still current?
                 {
                     Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the message where it is
                     throw new ArgumentException(
@@ -234,7 +234,7 @@ public sealed unsafe class SharedMessageQueue
                 }
 
                 // Full fence CAS; only the holder of this position's reservation can move DequeuePos past it.
-                if (Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position)
+                if (Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position) // pairs with the acquire load of DequeuePos
                 {
                     Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
                     continue;
@@ -248,7 +248,7 @@ public sealed unsafe class SharedMessageQueue
 
                 // Store + full fence: frees the slot (pairs with the producers' acquire load of seq; our payload
                 // reads stay above it) and orders the free before the waiters read below.
-                Interlocked.Exchange(ref seq, position + Capacity);
+                Interlocked.Exchange(ref seq, position + Capacity); // pairs with the acquire load of seq in TryEnqueue
                 if (Volatile.Read(ref NotFullWaiters) != 0) // pairs with the increment in Enqueue
                 {
                     Interlocked.Increment(ref NotFull); // full fence; the value parked producers compare against
@@ -267,7 +267,7 @@ public sealed unsafe class SharedMessageQueue
             if (difference < 0)
             {
                 // Empty, unless a producer advanced EnqueuePos over this slot and has not published yet.
-                if (Volatile.Read(ref EnqueuePos) - position <= 0)
+                if (Volatile.Read(ref EnqueuePos) - position <= 0) // acquire; pairs with the producers' CAS of EnqueuePos
                 {
                     length = 0;
                     return false; // truly empty
@@ -277,7 +277,7 @@ public sealed unsafe class SharedMessageQueue
                 if (backoff.WaitAndShouldCheck() && IsReservationFor(seen, position, consumer: false)
                     && TakeOverFromDead(ref owner, seen, Reservation(position, consumer: false, me)))
                 {
-                    if (Volatile.Read(ref seq) == position)
+                    if (Volatile.Read(ref seq) == position) // acquire; we now hold the reservation, re-check the slot
                     {
                         // The producer died between claiming and publishing: publish a dead record to skip.
                         Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = QueueLayout.DeadRecordLength;
@@ -415,8 +415,8 @@ public sealed unsafe class SharedMessageQueue
         int me = _region.Agents.CurrentAgentId;
         long position = Volatile.Read(ref EnqueuePos); // acquire, as in TryEnqueue
         byte* slot = Slot(position);
-        long seen = Volatile.Read(ref OwnerOf(slot));
-        if (Volatile.Read(ref SeqOf(slot)) != position
+        long seen = Volatile.Read(ref OwnerOf(slot)); // acquire, as in TryEnqueue
+        if (Volatile.Read(ref SeqOf(slot)) != position // acquire; pairs with the consumers' free
             || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: false, me), seen) != seen // full fence
             || Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // full fence
         {
@@ -432,8 +432,8 @@ public sealed unsafe class SharedMessageQueue
         int me = _region.Agents.CurrentAgentId;
         long position = Volatile.Read(ref DequeuePos); // acquire, as in TryDequeue
         byte* slot = Slot(position);
-        long seen = Volatile.Read(ref OwnerOf(slot));
-        if (Volatile.Read(ref SeqOf(slot)) != position + 1
+        long seen = Volatile.Read(ref OwnerOf(slot)); // acquire, as in TryDequeue
+        if (Volatile.Read(ref SeqOf(slot)) != position + 1 // acquire; pairs with the producers' publish
             || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: true, me), seen) != seen // full fence
             || Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position) // full fence
         {

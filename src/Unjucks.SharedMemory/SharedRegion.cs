@@ -214,7 +214,7 @@ public sealed unsafe class SharedRegion : IDisposable
         // Let threads parked on futex words inside the mapping leave before unmapping (each slice is <= 50 ms).
         var spinner = new SpinWait();
         long start = Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _blocking) != 0 && Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(2))
+        while (Volatile.Read(ref _blocking) != 0 && Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(2)) // pairs with BlockingGuard
         {
             spinner.SpinOnce();
         }
@@ -235,9 +235,9 @@ public sealed unsafe class SharedRegion : IDisposable
     internal BlockingGuard EnterBlocking()
     {
         Interlocked.Increment(ref _blocking); // full fence: Dispose either sees us or we see its flag below
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0) // after our full-fence increment: pairs with Dispose's Exchange
         {
-            Interlocked.Decrement(ref _blocking);
+            Interlocked.Decrement(ref _blocking); // full fence; Dispose's poll sees it
             ThrowDisposed();
         }
 

@@ -129,7 +129,7 @@ public sealed unsafe class SharedStateTable
             }
 
             Volatile.ReadBarrier(); // LoadLoad: the buffer loads above complete before the re-check load below
-            long s2 = Volatile.Read(ref seq);
+            long s2 = Volatile.Read(ref seq); // re-check: pairs with the writer's publishing release in Apply
             if (((s1 ^ s2) & StableMask) != 0 || !sane)
             {
                 if (!sane && ((s1 ^ s2) & StableMask) == 0)

@@ -21,7 +21,7 @@ internal static class ProcessIdentity
             if (cached < 0)
             {
                 cached = TryReadStartTime(Environment.ProcessId) ?? 0;
-                Volatile.Write(ref s_selfStartTime, cached);
+                Volatile.Write(ref s_selfStartTime, cached); // release; pairs with the Volatile.Read above
             }
 
             return cached;
