@@ -280,6 +280,7 @@ public sealed unsafe class SharedMessageQueue
                     if (Volatile.Read(ref seq) == position) // acquire; we now hold the reservation, re-check the slot
                     {
                         // The producer died between claiming and publishing: publish a dead record to skip.
+                        // SAFETY: we hold the slot's reservation; Length lies inside the slot in the live mapping.
                         Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = QueueLayout.DeadRecordLength;
                         Volatile.Write(ref seq, position + 1); // release: publishes the dead record
                     }

@@ -240,7 +240,7 @@ public sealed unsafe class SharedStateTable
             else if (!KeyEquals(slot, keyLength, keyBytes, hash))
             {
                 // Someone bound this once-unbound slot to another key before we locked it: unlock, probe again.
-                // Release: restores the exact word; nothing in the slot changed.
+                // Release: restores the exact word; nothing in the slot changed. SAFETY: seq word of a slot we hold.
                 Volatile.Write(ref Unsafe.AsRef<long>(slot), stable);
                 continue;
             }
@@ -265,6 +265,7 @@ public sealed unsafe class SharedStateTable
         };
         if (_tags[index] == 0)
         {
+            // SAFETY: tag index < Capacity; the hash of a bound slot is immutable.
             _tags[index] = Tag(Unsafe.AsRef<uint>(slot + StateSlotLayout.HashOffset)); // repair a tag a dead binder missed
         }
 
@@ -282,6 +283,8 @@ public sealed unsafe class SharedStateTable
             stall();
         }
 
+        // SAFETY: the inactive buffer lies inside the slot we hold; only we write it and readers ignore it until the
+        // publishing store below.
         if (mode == Mode.Delete)
         {
             Unsafe.AsRef<int>(inactive + StateSlotLayout.BufferLengthOffset) = StateSlotLayout.DeletedLength;

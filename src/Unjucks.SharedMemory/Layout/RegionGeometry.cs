@@ -110,6 +110,7 @@ internal sealed class RegionGeometry
 
         for (int s = 0; s < RegionLayout.SectionCount; s++)
         {
+            // SAFETY: the 5 entries end at SectionTableEnd (168), inside the mapped 256-byte header.
             byte* entry = header + RegionLayout.SectionTableOffset + (s * RegionLayout.SectionEntryBytes);
             long offset = Unsafe.ReadUnaligned<long>(entry);
             long length = Unsafe.ReadUnaligned<long>(entry + sizeof(long));
