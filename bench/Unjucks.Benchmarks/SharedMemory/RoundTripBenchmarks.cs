@@ -20,6 +20,9 @@ public enum Transport
 
     /// <summary>The echo process's stdin and stdout (anonymous pipes).</summary>
     AnonymousPipe,
+
+    /// <summary>Baseline: two SharedMessageQueues, spinning, with the echo peer a thread of this process.</summary>
+    SharedQueueThreadPeer,
 }
 
 /// <summary>
@@ -40,8 +43,9 @@ public class RoundTripBenchmarks
     private Socket? _socket;
     private Process? _pipePeer;
     private string? _socketPath;
+    private Thread? _threadPeer;
 
-    [Params(Transport.SharedQueueSpinning, Transport.SharedQueueParked, Transport.UnixSocket, Transport.AnonymousPipe)]
+    [Params(Transport.SharedQueueSpinning, Transport.SharedQueueParked, Transport.UnixSocket, Transport.AnonymousPipe, Transport.SharedQueueThreadPeer)]
     public Transport Transport { get; set; }
 
     [GlobalSetup]
@@ -70,6 +74,10 @@ public class RoundTripBenchmarks
             case Transport.AnonymousPipe:
                 _pipePeer = _bench.StartAgent(true, "echo-pipe", MessageBytes.ToString());
                 break;
+            case Transport.SharedQueueThreadPeer:
+                _threadPeer = new Thread(EchoThread) { IsBackground = true };
+                _threadPeer.Start();
+                break;
         }
 
         RoundTrip(); // warm the path once
@@ -78,10 +86,12 @@ public class RoundTripBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        if (Transport is Transport.SharedQueueSpinning or Transport.SharedQueueParked)
+        if (Transport is Transport.SharedQueueSpinning or Transport.SharedQueueParked or Transport.SharedQueueThreadPeer)
         {
             _ping.Enqueue([], Patience); // a 0-length message stops the echo loop
         }
+
+        _threadPeer?.Join();
 
         _socket?.Dispose();
         _listener?.Dispose();
@@ -95,6 +105,7 @@ public class RoundTripBenchmarks
         switch (Transport)
         {
             case Transport.SharedQueueSpinning:
+            case Transport.SharedQueueThreadPeer:
             {
                 _ping.TryEnqueue(_message);
                 int length;
@@ -124,6 +135,26 @@ public class RoundTripBenchmarks
                 toPeer.Flush();
                 _pipePeer.StandardOutput.BaseStream.ReadExactly(_reply);
                 return MessageBytes;
+        }
+    }
+
+    private void EchoThread()
+    {
+        var buffer = new byte[MessageBytes];
+        while (true)
+        {
+            int length;
+            while (!_ping.TryDequeue(buffer, out length))
+            {
+                Thread.SpinWait(1);
+            }
+
+            if (length == 0)
+            {
+                return;
+            }
+
+            _pong.TryEnqueue(buffer.AsSpan(0, length));
         }
     }
 
