@@ -22,7 +22,7 @@ public enum Transport
     AnonymousPipe,
 
     /// <summary>Baseline: two SharedMessageQueues, spinning, with the echo peer a thread of this process.</summary>
-    SharedQueueThreadPeer,
+    InProcessQueues,
 }
 
 /// <summary>
@@ -45,7 +45,7 @@ public class RoundTripBenchmarks
     private string? _socketPath;
     private Thread? _threadPeer;
 
-    [Params(Transport.SharedQueueSpinning, Transport.SharedQueueParked, Transport.UnixSocket, Transport.AnonymousPipe, Transport.SharedQueueThreadPeer)]
+    [Params(Transport.SharedQueueSpinning, Transport.SharedQueueParked, Transport.UnixSocket, Transport.AnonymousPipe, Transport.InProcessQueues)]
     public Transport Transport { get; set; }
 
     [GlobalSetup]
@@ -74,7 +74,7 @@ public class RoundTripBenchmarks
             case Transport.AnonymousPipe:
                 _pipePeer = _bench.StartAgent(true, "echo-pipe", MessageBytes.ToString());
                 break;
-            case Transport.SharedQueueThreadPeer:
+            case Transport.InProcessQueues:
                 _threadPeer = new Thread(EchoThread) { IsBackground = true };
                 _threadPeer.Start();
                 break;
@@ -86,7 +86,7 @@ public class RoundTripBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        if (Transport is Transport.SharedQueueSpinning or Transport.SharedQueueParked or Transport.SharedQueueThreadPeer)
+        if (Transport is Transport.SharedQueueSpinning or Transport.SharedQueueParked or Transport.InProcessQueues)
         {
             _ping.Enqueue([], Patience); // a 0-length message stops the echo loop
         }
@@ -105,7 +105,7 @@ public class RoundTripBenchmarks
         switch (Transport)
         {
             case Transport.SharedQueueSpinning:
-            case Transport.SharedQueueThreadPeer:
+            case Transport.InProcessQueues:
             {
                 _ping.TryEnqueue(_message);
                 int length;
