@@ -3,9 +3,11 @@
 // Owner word (32 bits): 0 = free, otherwise the holder's agent id ((slot + 1) | (generation & 0xFFFF) << 16), so
 // the word names a registration, not just a slot: a slot re-registered by another process does not inherit locks.
 // Acquire: CAS 0 -> me; on failure spin briefly, then register as a waiter and park on the owner word in slices of
-// at most 20 ms. Before every park the waiter asks the registry whether the owner is alive (flock on the owner's
-// agent lock file, then kill(pid, 0) + /proc start time); a dead owner's word is taken over with a CAS from its
-// exact value and the new handle reports PreviousOwnerDied, like AbandonedMutexException.
+// at most 20 ms. Before the first park, and after every park that timed out, the waiter asks the registry whether
+// the owner is alive (flock on the owner's agent lock file, then kill(pid, 0) + /proc start time); a dead owner's
+// word is taken over with a CAS from its exact value and the new handle reports PreviousOwnerDied, like
+// AbandonedMutexException. So a dead owner's lock passes on at once, or within one 20 ms slice for a waiter that
+// was already parked when the owner died.
 // Release: CAS me -> 0 (full fence), then wake one waiter only if the waiter count is non-zero.
 // Lost-wake-up argument: releaser  owner = 0 ; fence ; read waiters  /  waiter  waiters++ ; fence ; read owner ;
 // futex_wait(owner, value read): either the releaser sees the waiter, or the waiter sees 0 (or the kernel's
@@ -90,6 +92,7 @@ public sealed unsafe class SharedLock
 
         long start = Stopwatch.GetTimestamp();
         int parks = 0;
+        bool probe = true; // probe the holder's liveness now, and again after every park that timed out
         using var guard = _region.EnterBlocking();
         Interlocked.Increment(ref Waiters); // full fence: the releaser's waiters read sees us, or we see its release
         try
@@ -110,7 +113,7 @@ public sealed unsafe class SharedLock
                     continue;
                 }
 
-                if (!_region.Agents.IsAgentAlive(holder))
+                if (probe && !_region.Agents.IsAgentAlive(holder))
                 {
                     // Full-fence CAS from the dead owner's exact id: one taker wins, a live newcomer is never robbed.
                     if (Interlocked.CompareExchange(ref Owner, me, holder) == holder)
@@ -130,8 +133,11 @@ public sealed unsafe class SharedLock
                         $"Could not acquire shared lock '{Name}' within {timeout.TotalMilliseconds:0} ms; it is held by agent slot {info.Slot} (pid {info.ProcessId}), which is alive.");
                 }
 
+                // A liveness probe costs several syscalls, so a hand-over between live agents (which wakes us) does
+                // not probe; only a holder that kept the lock for a whole slice is probed again.
                 // SAFETY: the owner word lies inside the mapping, kept alive by the blocking guard.
-                Futex.Wait((int*)Unsafe.AsPointer(ref Owner), holder, remaining < ParkSlice ? remaining : ParkSlice);
+                probe = Futex.Wait((int*)Unsafe.AsPointer(ref Owner), holder, remaining < ParkSlice ? remaining : ParkSlice)
+                    == Futex.WaitResult.TimedOut;
                 parks++;
             }
         }
