@@ -216,10 +216,10 @@ public sealed unsafe class SharedStateTable
         while (true)
         {
             int index = Find(keyBytes, hash, out int unbound);
-            if (index < 0 && mode == Mode.Delete)
+            if (index < 0 && (mode == Mode.Delete || (mode == Mode.Update && expectedVersion != 0)))
             {
                 newVersion = 0;
-                return false; // never bound: nothing to delete, and no slot is spent on it
+                return false; // never bound: nothing to delete or to update, and no slot is spent on it
             }
 
             int target = index >= 0 ? index : unbound;

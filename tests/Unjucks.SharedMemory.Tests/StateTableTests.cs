@@ -56,6 +56,9 @@ public class StateTableTests : RegionTestBase
             Assert.That(length, Is.EqualTo(4));
         }
 
+        Assert.That(state.TryUpdate("one-more", [1], 3, out long none), Is.False, "a conditional update of an absent key needs no slot");
+        Assert.That(none, Is.Zero);
+        Assert.That(state.TryDelete("one-more", 0), Is.False);
         var error = Assert.Throws<SharedRegionFullException>(() => state.Write("one-more", [1]))!;
         Assert.That(error.Message, Does.Contain("StateSlots"));
         Assert.That(state.Write("key-3", [9]), Is.EqualTo(2), "existing keys still update when full");
