@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Unjucks.SharedMemory;
+
+namespace Unjucks.Benchmarks.SharedMemory;
+
+/// <summary>A throw-away region directory plus TestAgent child processes for the SharedMemory benchmarks.</summary>
+[SupportedOSPlatform("linux")]
+internal sealed class BenchRegion : IDisposable
+{
+    private readonly List<Process> _children = [];
+
+    public BenchRegion(SharedRegionOptions? options = null)
+    {
+        string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        DirectoryPath = Path.Combine(root, "unjucks-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(DirectoryPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Name = "bench";
+        Region = SharedRegion.CreateOrOpen(Name, (options ?? new SharedRegionOptions()) with { Directory = DirectoryPath });
+    }
+
+    public string DirectoryPath { get; }
+
+    public string Name { get; }
+
+    public SharedRegion Region { get; }
+
+    /// <summary>Starts `dotnet Unjucks.SharedMemory.TestAgent.dll args...` (found next to this assembly).</summary>
+    public Process StartAgent(bool redirectStdin, params string[] args)
+    {
+        string agent = Path.Combine(Path.GetDirectoryName(typeof(BenchRegion).Assembly.Location)!, "Unjucks.SharedMemory.TestAgent.dll");
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = redirectStdin,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(agent);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the test agent.");
+        _children.Add(process);
+        return process;
+    }
+
+    /// <summary>Starts a region command (`command dir region args...`).</summary>
+    public Process StartRegionAgent(string command, params string[] args) =>
+        StartAgent(false, [command, DirectoryPath, Name, .. args]);
+
+    public void Dispose()
+    {
+        foreach (Process child in _children)
+        {
+            if (!child.HasExited)
+            {
+                child.Kill();
+                child.WaitForExit();
+            }
+
+            child.Dispose();
+        }
+
+        Region.Dispose();
+        Directory.Delete(DirectoryPath, recursive: true);
+    }
+
+    private static string DotnetHost()
+    {
+        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        string? self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+}

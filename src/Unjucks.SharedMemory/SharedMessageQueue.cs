@@ -1,0 +1,464 @@
+// SharedMessageQueue: a bounded MPMC ring of fixed-size messages inside the shared region.
+//
+// Reference: Dmitry Vyukov, "Bounded MPMC queue" (1024cores.net): each slot carries a sequence number; a producer
+// at position p may fill slot p & mask when seq == p and publishes seq = p + 1; a consumer at p may take it when
+// seq == p + 1 and frees it with seq = p + capacity. Adapted for processes that can die at any instruction
+// (after Agrona's ManyToOneRingBuffer.unblock idea):
+//
+//   * Every slot has a 64-bit Owner word holding a *reservation*: (2 * position + role) in the high half (role 0
+//     for the producer of that position, 1 for its consumer) and the agent id in the low half. A producer or
+//     consumer first CASes its reservation into Owner (from whatever completed reservation is there), THEN moves
+//     the shared position with a CAS, fills or drains the slot, and completes the step with a full-fence store of
+//     seq. A reservation is never cleared: seq says whether its step is done, and the position tag in it keeps a
+//     stale CAS from succeeding one lap later (no ABA). So a half-done step always names its agent.
+//   * A process that finds a step reserved by an agent the registry says is dead takes the reservation over with
+//     a CAS from the dead one's exact word and finishes or undoes the step: a dead producer's claimed-but-
+//     unpublished slot is published as a "dead record" (length -1) that consumers skip; a dead consumer's
+//     taken-but-unfreed slot is freed (its message is lost with it: delivery is exactly-once among live
+//     consumers, at-most-once for a consumer that dies holding a message); a dead agent that had only reserved
+//     (not moved the position) is simply replaced.
+//
+// Invariants: positions only grow (64-bit, compared by wrapping difference); a slot's seq is written only by the
+// agent whose reservation is in Owner; the store of seq publishes the payload (pairs with the acquire load of seq
+// by the other side).
+// Failure windows: a live owner that is stopped (SIGSTOP, debugger) between its two CASes blocks others on that
+// slot until it resumes (this queue is not lock-free; it is dead-process tolerant). Liveness probes run at most
+// every 10 ms per waiter after a spin phase.
+//
+// Blocking: Enqueue parks on the NotFull futex word, Dequeue on NotEmpty. The other side bumps the word and wakes
+// one waiter only when the matching waiter count is non-zero, so the fast path makes no syscall. Lost-wake-up
+// argument as in ChangeSequence: the side that makes progress does  Interlocked.Exchange(seq) (store + full
+// fence) ; read waiters,  the waiter does  waiters++ (full fence) ; read futex word ; retry ;
+// futex_wait(word, value read).
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Unjucks.SharedMemory.Layout;
+using Unjucks.SharedMemory.Native;
+
+namespace Unjucks.SharedMemory;
+
+/// <summary>
+/// A named, bounded, multi-producer multi-consumer queue of messages of up to <see cref="MaxMessageBytes"/> bytes,
+/// shared by every process that opens the region. Each message is delivered to exactly one consumer.
+/// </summary>
+public sealed unsafe class SharedMessageQueue
+{
+    private static readonly TimeSpan ParkSlice = TimeSpan.FromMilliseconds(50);
+
+    private readonly SharedRegion _region;
+    private readonly byte* _body;
+    private readonly byte* _slots;
+    private readonly int _slotBytes;
+    private readonly long _mask;
+
+    internal SharedMessageQueue(SharedRegion region, string name, byte* body, int capacity, int messageBytes)
+    {
+        _region = region;
+        Name = name;
+        _body = body;
+        _slots = body + QueueLayout.ControlBytes;
+        _slotBytes = QueueLayout.SlotBytes(messageBytes);
+        Capacity = capacity;
+        _mask = capacity - 1;
+        MaxMessageBytes = messageBytes;
+    }
+
+    /// <summary>The queue's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Number of messages the queue holds when full.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Largest message payload in bytes.</summary>
+    public int MaxMessageBytes { get; }
+
+    /// <summary>Approximate number of queued messages (exact when no one is enqueuing or dequeuing).</summary>
+    public int Count
+    {
+        get
+        {
+            _region.ThrowIfDisposed();
+            long dequeue = Volatile.Read(ref DequeuePos); // acquire; ordering against EnqueuePos is best effort
+            long difference = Volatile.Read(ref EnqueuePos) - dequeue; // acquire; a snapshot, no partner needed
+            return (int)Math.Clamp(difference, 0, Capacity);
+        }
+    }
+
+    /// <summary>Spin iterations of blocking calls before parking (internal knob for benchmarks and tests).</summary>
+    internal int SpinIterations { get; set; } = 64;
+
+    // SAFETY (the five refs below): fixed offsets inside this queue's 128-aligned control block in the live mapping.
+    private ref long EnqueuePos => ref Unsafe.AsRef<long>(_body + QueueLayout.EnqueuePosOffset);
+
+    private ref long DequeuePos => ref Unsafe.AsRef<long>(_body + QueueLayout.DequeuePosOffset);
+
+    private ref int NotEmpty => ref Unsafe.AsRef<int>(_body + QueueLayout.NotEmptyOffset);
+
+    private ref int NotEmptyWaiters => ref Unsafe.AsRef<int>(_body + QueueLayout.NotEmptyWaitersOffset);
+
+    private ref int NotFull => ref Unsafe.AsRef<int>(_body + QueueLayout.NotFullOffset);
+
+    private ref int NotFullWaiters => ref Unsafe.AsRef<int>(_body + QueueLayout.NotFullWaitersOffset);
+
+    /// <summary>Adds a message if there is room; false if the queue is full.</summary>
+    public bool TryEnqueue(ReadOnlySpan<byte> message)
+    {
+        if (message.Length > MaxMessageBytes)
+        {
+            throw new ArgumentException(
+                $"The message is {message.Length} bytes; queue '{Name}' carries at most {MaxMessageBytes} (SharedRegionOptions.MessageBytes).", nameof(message));
+        }
+
+        _region.ThrowIfDisposed();
+        int me = _region.Agents.CurrentAgentId;
+        var backoff = new OwnerBackoff();
+        while (true)
+        {
+            long position = Volatile.Read(ref EnqueuePos); // acquire: pairs with the CAS that advanced it
+            byte* slot = Slot(position);
+            ref long seq = ref SeqOf(slot);
+            ref long owner = ref OwnerOf(slot);
+            long difference = Volatile.Read(ref seq) - position; // acquire: pairs with the consumer's free
+            if (difference == 0)
+            {
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                long mine = Reservation(position, consumer: false, me);
+                if (IsReservationFor(seen, position, consumer: false))
+                {
+                    // Another producer reserved this position; replace it only if it died.
+                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
+                    {
+                        continue;
+                    }
+                }
+                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
+                {
+                    continue;
+                }
+
+                // Full fence CAS; only the holder of this position's reservation can move EnqueuePos past it.
+                if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // pairs with the acquire load of EnqueuePos
+                {
+                    Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
+                    continue;
+                }
+
+                // SAFETY: we hold the reservation and the slot is free (seq == position); payload fits (checked).
+                message.CopyTo(new Span<byte>(slot + QueueLayout.SlotPayloadOffset, MaxMessageBytes));
+                Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = message.Length;
+                // Store + full fence: publishes length and payload (pairs with the consumer's acquire load of seq)
+                // and orders the publish before the waiters read below.
+                Interlocked.Exchange(ref seq, position + 1); // pairs with the acquire load of seq in TryDequeue
+                if (Volatile.Read(ref NotEmptyWaiters) != 0) // pairs with the increment in Dequeue
+                {
+                    Interlocked.Increment(ref NotEmpty); // full fence; the value parked consumers compare against
+                    Futex.Wake((int*)Unsafe.AsPointer(ref NotEmpty), 1); // SAFETY: word inside the live mapping
+                }
+
+                return true;
+            }
+
+            if (difference < 0)
+            {
+                // Full, unless the slot's last consumer advanced DequeuePos but has not freed it yet.
+                long freeing = position - Capacity;
+                if (Volatile.Read(ref DequeuePos) - freeing <= 0) // acquire; pairs with the consumers' CAS of DequeuePos
+                {
+                    return false; // truly full
+                }
+
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                if (backoff.WaitAndShouldCheck() && IsReservationFor(seen, freeing, consumer: true)
+                    && TakeOverFromDead(ref owner, seen, Reservation(freeing, consumer: true, me)))
+                {
+                    // The consumer died holding the message: free the slot for this lap (the message is lost).
+                    if (Volatile.Read(ref seq) == freeing + 1) // acquire; we now hold the reservation, re-check the slot
+                    {
+                        Volatile.Write(ref seq, position); // release: frees the slot; pairs with the acquire above
+                    }
+                }
+
+                _region.ThrowIfDisposed();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the oldest message into <paramref name="destination"/>; false if the queue is empty. Throws
+    /// <see cref="ArgumentException"/> (leaving the message queued) if <paramref name="destination"/> is too small.
+    /// </summary>
+    public bool TryDequeue(Span<byte> destination, out int length)
+    {
+        _region.ThrowIfDisposed();
+        int me = _region.Agents.CurrentAgentId;
+        var backoff = new OwnerBackoff();
+        while (true)
+        {
+            long position = Volatile.Read(ref DequeuePos); // acquire: pairs with the CAS that advanced it
+            byte* slot = Slot(position);
+            ref long seq = ref SeqOf(slot);
+            ref long owner = ref OwnerOf(slot);
+            long difference = Volatile.Read(ref seq) - (position + 1); // acquire: pairs with the producer's publish
+            if (difference == 0)
+            {
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                long mine = Reservation(position, consumer: true, me);
+                if (IsReservationFor(seen, position, consumer: true))
+                {
+                    // Another consumer reserved this position; replace it only if it died.
+                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
+                    {
+                        continue;
+                    }
+                }
+                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
+                {
+                    continue;
+                }
+
+                // SAFETY: we hold the reservation and the slot is published (seq == position + 1): length is stable.
+                int n = Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset);
+                if (n > MaxMessageBytes || n < QueueLayout.DeadRecordLength)
+                {
+                    Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the slot as it was
+                    throw new SharedRegionFormatException(
+                        $"Queue '{Name}' of region '{_region.FilePath}' holds a message of impossible length {n}; the region is corrupt. Delete it.");
+                }
+
+                if (n > destination.Length && Volatile.Read(ref DequeuePos) == position) // acquire; is our position still current?
+                {
+                    Interlocked.CompareExchange(ref owner, seen, mine); // full fence: leave the message where it is
+                    throw new ArgumentException(
+                        $"The next message of queue '{Name}' is {n} bytes but the destination holds {destination.Length}; pass a buffer of MaxMessageBytes ({MaxMessageBytes}) bytes.",
+                        nameof(destination));
+                }
+
+                // Full fence CAS; only the holder of this position's reservation can move DequeuePos past it.
+                if (Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position) // pairs with the acquire load of DequeuePos
+                {
+                    Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
+                    continue;
+                }
+
+                if (n > 0)
+                {
+                    // SAFETY: the payload lies inside our slot; n <= destination.Length was checked above.
+                    new ReadOnlySpan<byte>(slot + QueueLayout.SlotPayloadOffset, n).CopyTo(destination);
+                }
+
+                // Store + full fence: frees the slot (pairs with the producers' acquire load of seq; our payload
+                // reads stay above it) and orders the free before the waiters read below.
+                Interlocked.Exchange(ref seq, position + Capacity); // pairs with the acquire load of seq in TryEnqueue
+                if (Volatile.Read(ref NotFullWaiters) != 0) // pairs with the increment in Enqueue
+                {
+                    Interlocked.Increment(ref NotFull); // full fence; the value parked producers compare against
+                    Futex.Wake((int*)Unsafe.AsPointer(ref NotFull), 1); // SAFETY: word inside the live mapping
+                }
+
+                if (n == QueueLayout.DeadRecordLength)
+                {
+                    continue; // a dead producer's slot: skip it
+                }
+
+                length = n;
+                return true;
+            }
+
+            if (difference < 0)
+            {
+                // Empty, unless a producer advanced EnqueuePos over this slot and has not published yet.
+                if (Volatile.Read(ref EnqueuePos) - position <= 0) // acquire; pairs with the producers' CAS of EnqueuePos
+                {
+                    length = 0;
+                    return false; // truly empty
+                }
+
+                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+                if (backoff.WaitAndShouldCheck() && IsReservationFor(seen, position, consumer: false)
+                    && TakeOverFromDead(ref owner, seen, Reservation(position, consumer: false, me)))
+                {
+                    if (Volatile.Read(ref seq) == position) // acquire; we now hold the reservation, re-check the slot
+                    {
+                        // The producer died between claiming and publishing: publish a dead record to skip.
+                        // SAFETY: we hold the slot's reservation; Length lies inside the slot in the live mapping.
+                        Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = QueueLayout.DeadRecordLength;
+                        Volatile.Write(ref seq, position + 1); // release: publishes the dead record
+                    }
+                }
+
+                _region.ThrowIfDisposed();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a message, waiting up to <paramref name="timeout"/> for room (spins, then parks on a futex). False on
+    /// timeout; <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public bool Enqueue(ReadOnlySpan<byte> message, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        SharedRegion.CheckTimeout(timeout);
+        for (int i = 0; ; i++)
+        {
+            if (TryEnqueue(message))
+            {
+                return true;
+            }
+
+            if (i >= SpinIterations)
+            {
+                break;
+            }
+
+            Thread.SpinWait(8);
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        using var guard = _region.EnterBlocking();
+        Interlocked.Increment(ref NotFullWaiters); // full fence: a consumer's waiters read sees us, or we see its free
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int observed = Volatile.Read(ref NotFull); // acquire: read BEFORE retrying
+                if (TryEnqueue(message))
+                {
+                    return true;
+                }
+
+                TimeSpan remaining = SharedRegion.Remaining(timeout, start);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                // SAFETY: the word lies inside the mapping, kept alive by the blocking guard.
+                Futex.Wait((int*)Unsafe.AsPointer(ref NotFull), observed, remaining < ParkSlice ? remaining : ParkSlice);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref NotFullWaiters); // full fence; a stale count only costs a wake syscall
+        }
+    }
+
+    /// <summary>
+    /// Takes a message, waiting up to <paramref name="timeout"/> for one (spins, then parks on a futex). False on
+    /// timeout; <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public bool Dequeue(Span<byte> destination, out int length, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        SharedRegion.CheckTimeout(timeout);
+        for (int i = 0; ; i++)
+        {
+            if (TryDequeue(destination, out length))
+            {
+                return true;
+            }
+
+            if (i >= SpinIterations)
+            {
+                break;
+            }
+
+            Thread.SpinWait(8);
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        using var guard = _region.EnterBlocking();
+        Interlocked.Increment(ref NotEmptyWaiters); // full fence: a producer's waiters read sees us, or we see its publish
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int observed = Volatile.Read(ref NotEmpty); // acquire: read BEFORE retrying
+                if (TryDequeue(destination, out length))
+                {
+                    return true;
+                }
+
+                TimeSpan remaining = SharedRegion.Remaining(timeout, start);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                // SAFETY: the word lies inside the mapping, kept alive by the blocking guard.
+                Futex.Wait((int*)Unsafe.AsPointer(ref NotEmpty), observed, remaining < ParkSlice ? remaining : ParkSlice);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref NotEmptyWaiters); // full fence; a stale count only costs a wake syscall
+        }
+    }
+
+    /// <summary>Prepares a queue body; called by its creator before the directory entry is published.</summary>
+    internal static void Initialize(byte* body, int capacity, int messageBytes)
+    {
+        // SAFETY: the creator owns the directory entry, so nobody else touches this body until its release store.
+        new Span<byte>(body, QueueLayout.ControlBytes).Clear();
+        int slotBytes = QueueLayout.SlotBytes(messageBytes);
+        for (int i = 0; i < capacity; i++)
+        {
+            byte* slot = body + QueueLayout.ControlBytes + ((long)i * slotBytes);
+            Unsafe.AsRef<long>(slot + QueueLayout.SlotSeqOffset) = i;
+            Unsafe.AsRef<long>(slot + QueueLayout.SlotOwnerOffset) = 0;
+            Unsafe.AsRef<int>(slot + QueueLayout.SlotLengthOffset) = 0;
+        }
+    }
+
+    /// <summary>Test hook: reserves and claims a slot like TryEnqueue, then calls <paramref name="stall"/> before publishing.</summary>
+    internal void EnqueueAndStall(Action stall)
+    {
+        int me = _region.Agents.CurrentAgentId;
+        long position = Volatile.Read(ref EnqueuePos); // acquire, as in TryEnqueue
+        byte* slot = Slot(position);
+        long seen = Volatile.Read(ref OwnerOf(slot)); // acquire, as in TryEnqueue
+        if (Volatile.Read(ref SeqOf(slot)) != position // acquire; pairs with the consumers' free
+            || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: false, me), seen) != seen // full fence
+            || Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // full fence
+        {
+            throw new InvalidOperationException("EnqueueAndStall needs an idle queue with room.");
+        }
+
+        stall();
+    }
+
+    /// <summary>Test hook: reserves and takes the oldest message like TryDequeue, then calls <paramref name="stall"/> before freeing its slot.</summary>
+    internal void DequeueAndStall(Action stall)
+    {
+        int me = _region.Agents.CurrentAgentId;
+        long position = Volatile.Read(ref DequeuePos); // acquire, as in TryDequeue
+        byte* slot = Slot(position);
+        long seen = Volatile.Read(ref OwnerOf(slot)); // acquire, as in TryDequeue
+        if (Volatile.Read(ref SeqOf(slot)) != position + 1 // acquire; pairs with the producers' publish
+            || Interlocked.CompareExchange(ref OwnerOf(slot), Reservation(position, consumer: true, me), seen) != seen // full fence
+            || Interlocked.CompareExchange(ref DequeuePos, position + 1, position) != position) // full fence
+        {
+            throw new InvalidOperationException("DequeueAndStall needs an idle queue with a message.");
+        }
+
+        stall();
+    }
+
+    /// <summary>The Owner word for the producer (or consumer) of <paramref name="position"/>.</summary>
+    private static long Reservation(long position, bool consumer, int agentId) =>
+        ((long)(uint)((position << 1) | (consumer ? 1L : 0L)) << 32) | (uint)agentId;
+
+    private static bool IsReservationFor(long word, long position, bool consumer) =>
+        (int)word != 0 && (uint)(word >>> 32) == (uint)((position << 1) | (consumer ? 1L : 0L));
+
+    private bool TakeOverFromDead(ref long owner, long seen, long mine) =>
+        !_region.Agents.IsAgentAlive((int)seen)
+        && Interlocked.CompareExchange(ref owner, mine, seen) == seen; // full fence; one taker wins
+
+    private byte* Slot(long position) => _slots + ((position & _mask) * _slotBytes);
+
+    // SAFETY: seq and owner are at fixed offsets of a 64-aligned slot inside the live mapping.
+    private static ref long SeqOf(byte* slot) => ref Unsafe.AsRef<long>(slot + QueueLayout.SlotSeqOffset);
+
+    private static ref long OwnerOf(byte* slot) => ref Unsafe.AsRef<long>(slot + QueueLayout.SlotOwnerOffset);
+}
