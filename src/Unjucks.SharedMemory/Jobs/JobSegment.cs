@@ -1,4 +1,4 @@
-// A job segment mapped from a file: header + per-agent deques + task table (JobSegmentLayout).
+// A job segment mapped from a file: header + per-agent deques + per-agent inboxes + task table (JobSegmentLayout).
 // Ready protocol (as the region's): the creator writes everything, then the version word LAST with a release
 // store; an opener reads the version with acquire and refuses 0 ("never became ready") after a bounded wait.
 // The file is created 0600 (and its directory 0700 when we create it), so only this user can map it.
@@ -18,7 +18,7 @@ public sealed unsafe class JobSegment : IDisposable
     private readonly MemoryMappedViewAccessor _view;
     private byte* _base;
 
-    private JobSegment(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* baseAddress, int agents, int dequeCapacity, int taskCapacity)
+    private JobSegment(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* baseAddress, int agents, int dequeCapacity, int inboxCapacity, int taskCapacity)
     {
         FilePath = path;
         _file = file;
@@ -26,7 +26,9 @@ public sealed unsafe class JobSegment : IDisposable
         _base = baseAddress;
         AgentCount = agents;
         DequeCapacity = dequeCapacity;
-        Tasks = new SharedTaskTable(baseAddress + JobSegmentLayout.TableOffset(agents, dequeCapacity));
+        InboxCapacity = inboxCapacity;
+        // SAFETY: the table offset lies inside the mapping (validated by the caller: Create sized it, Open checked it).
+        Tasks = new SharedTaskTable(baseAddress + JobSegmentLayout.TableOffset(agents, dequeCapacity, inboxCapacity));
     }
 
     /// <summary>The mapped file.</summary>
@@ -37,6 +39,9 @@ public sealed unsafe class JobSegment : IDisposable
 
     /// <summary>Ids per agent deque.</summary>
     public int DequeCapacity { get; }
+
+    /// <summary>Ids per agent inbox.</summary>
+    public int InboxCapacity { get; }
 
     /// <summary>The task table.</summary>
     public SharedTaskTable Tasks { get; }
@@ -62,11 +67,17 @@ public sealed unsafe class JobSegment : IDisposable
     /// <param name="agentCount">Agent deques, 1 to <see cref="JobSegmentLayout.MaxAgents"/>.</param>
     /// <param name="dequeCapacity">Ids per deque, a power of two.</param>
     /// <param name="taskCapacity">Task records.</param>
+    /// <param name="inboxCapacity">Ids per agent inbox, a power of two; 0 means the deque capacity.</param>
     /// <exception cref="IOException">The file already exists (delete the old job first).</exception>
-    public static JobSegment Create(string directory, string jobName, int agentCount, int dequeCapacity, int taskCapacity)
+    public static JobSegment Create(string directory, string jobName, int agentCount, int dequeCapacity, int taskCapacity, int inboxCapacity = 0)
     {
         string path = PathFor(directory, jobName);
-        long size = JobSegmentLayout.SizeOf(agentCount, dequeCapacity, taskCapacity);
+        if (inboxCapacity == 0)
+        {
+            inboxCapacity = dequeCapacity;
+        }
+
+        long size = JobSegmentLayout.SizeOf(agentCount, dequeCapacity, inboxCapacity, taskCapacity);
         if (OperatingSystem.IsWindows())
         {
             throw new PlatformNotSupportedException("Job segments need Unix file modes (0600/0700) and shared mappings; run on Linux.");
@@ -97,19 +108,21 @@ public sealed unsafe class JobSegment : IDisposable
             p += view.PointerOffset;
             // SAFETY: the file is new (CreateNew) and nobody opens it before the version store below, so we are its
             // only user; the view spans `size` bytes.
-            JobSegmentLayout.WriteHeader(new Span<byte>(p, JobSegmentLayout.HeaderBytes), agentCount, dequeCapacity, taskCapacity, Environment.ProcessId);
+            JobSegmentLayout.WriteHeader(new Span<byte>(p, JobSegmentLayout.HeaderBytes), agentCount, dequeCapacity, inboxCapacity, taskCapacity, Environment.ProcessId);
             for (int i = 0; i < agentCount; i++)
             {
-                // SAFETY: DequeOffset(i) + stride <= TableOffset <= size.
+                // SAFETY: DequeOffset(i) + stride <= InboxesOffset <= size.
                 TaskDequeLayout.Initialize(p + JobSegmentLayout.DequeOffset(i, dequeCapacity), dequeCapacity);
+                // SAFETY: InboxOffset(i) + inbox stride <= TableOffset <= size.
+                TaskInboxLayout.Initialize(p + JobSegmentLayout.InboxOffset(i, agentCount, dequeCapacity, inboxCapacity), inboxCapacity);
             }
 
             // SAFETY: TableOffset + TaskTableLayout.SizeOf(taskCapacity) == size.
-            TaskTableLayout.Initialize(p + JobSegmentLayout.TableOffset(agentCount, dequeCapacity), taskCapacity);
+            TaskTableLayout.Initialize(p + JobSegmentLayout.TableOffset(agentCount, dequeCapacity, inboxCapacity), taskCapacity);
             // Release: the ready signal, written last; pairs with the acquire load of the version word in Open.
             // SAFETY: VersionOffset is inside the header.
             Volatile.Write(ref *(int*)(p + JobSegmentLayout.VersionOffset), JobSegmentLayout.Version);
-            return new JobSegment(path, file, view, p, agentCount, dequeCapacity, taskCapacity);
+            return new JobSegment(path, file, view, p, agentCount, dequeCapacity, inboxCapacity, taskCapacity);
         }
         catch
         {
@@ -166,8 +179,8 @@ public sealed unsafe class JobSegment : IDisposable
             }
 
             // SAFETY: the header lies inside the view (length checked above).
-            var (agents, dequeCapacity, taskCapacity) = JobSegmentLayout.Validate(new ReadOnlySpan<byte>(p, JobSegmentLayout.HeaderBytes), version, length, path);
-            return new JobSegment(path, file, view, p, agents, dequeCapacity, taskCapacity);
+            var (agents, dequeCapacity, inboxCapacity, taskCapacity) = JobSegmentLayout.Validate(new ReadOnlySpan<byte>(p, JobSegmentLayout.HeaderBytes), version, length, path);
+            return new JobSegment(path, file, view, p, agents, dequeCapacity, inboxCapacity, taskCapacity);
         }
         catch
         {
@@ -210,14 +223,26 @@ public sealed unsafe class JobSegment : IDisposable
     /// <summary>A stealer handle on agent <paramref name="agent"/>'s deque, for any thread of any process.</summary>
     public SharedTaskStealer Stealer(int agent) => new(DequeBase(agent));
 
-    private byte* DequeBase(int agent)
+    /// <summary>Agent <paramref name="agent"/>'s inbox: the coordinator enqueues (one thread), the agent dequeues.</summary>
+    public SharedTaskInbox Inbox(int agent)
+    {
+        CheckAgent(agent);
+        // SAFETY: agent < AgentCount, so the inbox block lies inside the validated mapping.
+        return new SharedTaskInbox(_base + JobSegmentLayout.InboxOffset(agent, AgentCount, DequeCapacity, InboxCapacity));
+    }
+
+    private void CheckAgent(int agent)
     {
         ObjectDisposedException.ThrowIf(_base == null, this);
         if ((uint)agent >= (uint)AgentCount)
         {
-            throw new ArgumentOutOfRangeException(nameof(agent), agent, $"This job segment has agent deques 0 to {AgentCount - 1}.");
+            throw new ArgumentOutOfRangeException(nameof(agent), agent, $"This job segment has agents 0 to {AgentCount - 1}.");
         }
+    }
 
+    private byte* DequeBase(int agent)
+    {
+        CheckAgent(agent);
         // SAFETY: agent < AgentCount, so the deque block lies inside the validated mapping.
         return _base + JobSegmentLayout.DequeOffset(agent, DequeCapacity);
     }

@@ -28,7 +28,10 @@ public class JobSegmentTests
             Assert.That(JobSegmentLayout.VersionOffset, Is.EqualTo(8));
             Assert.That(JobSegmentLayout.CreatorPidOffset, Is.EqualTo(56));
             Assert.That(JobSegmentLayout.DequesOffset, Is.EqualTo(128));
-            Assert.That(JobSegmentLayout.SizeOf(2, 16, 10), Is.EqualTo(128 + 2 * 512 + 128 + 10 * 128));
+            Assert.That(JobSegmentLayout.InboxCapacityOffset, Is.EqualTo(60));
+            Assert.That(JobSegmentLayout.InboxStrideOffset, Is.EqualTo(72));
+            Assert.That(JobSegmentLayout.SizeOf(2, 16, 4, 10), Is.EqualTo(128 + (2 * 512) + (2 * 512) + 128 + (10 * 128)));
+            Assert.That(JobSegmentLayout.TableOffset(2, 16, 4), Is.EqualTo(128 + (2 * 512) + (2 * 512)));
             Assert.That(BitConverter.GetBytes(JobSegmentLayout.Magic), Is.EqualTo("UJOBS\0\0\0"u8.ToArray()));
         });
     }
@@ -51,7 +54,11 @@ public class JobSegmentTests
         Assert.That(opened.Tasks.TryCommit(id, 1, epoch, 7), Is.True);
         Assert.That(created.Tasks.TryReadResult(42, out var r), Is.True);
         Assert.That(r.Value, Is.EqualTo(7));
+        Assert.That(created.Inbox(1).TryEnqueue(5), Is.True);
+        Assert.That(opened.Inbox(1).TryDequeue(out long fromInbox), Is.True);
+        Assert.That(fromInbox, Is.EqualTo(5));
         Assert.Throws<ArgumentOutOfRangeException>(() => created.Deque(3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => created.Inbox(-1));
         Assert.Throws<IOException>(() => JobSegment.Create(_dir, "job1", 1, 16, 1));
         Assert.That(JobSegment.Delete(_dir, "job1"), Is.True);
         Assert.That(JobSegment.Delete(_dir, "job1"), Is.False);
@@ -68,6 +75,7 @@ public class JobSegmentTests
     [TestCase("tiny", "shorter than")]
     [TestCase("capacity", "header capacities are invalid")]
     [TestCase("offsets", "disagree")]
+    [TestCase("inbox", "header capacities are invalid")]
     [TestCase("random", "bad magic")]
     public void Corrupt_files_throw_JobSegmentFormatException(string damage, string expected)
     {
@@ -87,6 +95,7 @@ public class JobSegmentTests
             case "tiny": bytes = bytes[..100]; break;
             case "capacity": BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(JobSegmentLayout.DequeCapacityOffset), 6); break;
             case "offsets": BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(JobSegmentLayout.TableOffsetOffset), 4096); break;
+            case "inbox": BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(JobSegmentLayout.InboxCapacityOffset), 0); break;
             case "random": new Random(5).NextBytes(bytes); break;
         }
 
