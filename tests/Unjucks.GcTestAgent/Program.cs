@@ -4,7 +4,13 @@
 //   gen2          -> "gen2 <GC.CollectionCount(2)> <GC.GetTotalMemory(false)>"
 //   exit          -> process exits with code 0
 // Stdin closing (the parent died) also ends the process, so no orphan keeps running.
+// With arguments "job <directory> <jobName> <agent>" it runs as a job agent instead (JobWorker.cs).
 using System.Globalization;
+
+if (args.Length == 4 && args[0] == "job")
+{
+    return JobWorker.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+}
 
 var garbage = new Thread(() =>
 {
