@@ -145,10 +145,18 @@ public sealed unsafe class JobSegment : IDisposable
     /// <summary>Maps an existing segment, waiting up to <paramref name="readyTimeout"/> for its creator to mark it ready.</summary>
     /// <exception cref="FileNotFoundException">No such job segment.</exception>
     /// <exception cref="JobSegmentFormatException">Bad magic, another major version, inconsistent header, truncated file, never ready.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file is writable by group or others.</exception>
     public static JobSegment Open(string directory, string jobName, TimeSpan readyTimeout = default)
     {
         string path = PathFor(directory, jobName);
         var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(stream.SafeFileHandle) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            stream.Dispose();
+            throw new UnauthorizedAccessException(
+                $"Job segment '{path}' is writable by group or others; another user could corrupt the job. Delete it (the coordinator creates segments with mode 0600).");
+        }
+
         long length = stream.Length;
         if (length < JobSegmentLayout.HeaderBytes)
         {

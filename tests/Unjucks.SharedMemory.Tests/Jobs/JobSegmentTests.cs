@@ -106,6 +106,19 @@ public class JobSegmentTests
     }
 
     [Test]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_group_writable_file_is_refused()
+    {
+        using (JobSegment.Create(_dir, "open", 1, 4, 1))
+        {
+        }
+
+        File.SetUnixFileMode(JobSegment.PathFor(_dir, "open"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite);
+        var e = Assert.Throws<UnauthorizedAccessException>(() => JobSegment.Open(_dir, "open"));
+        Assert.That(e!.Message, Does.Contain("writable by group or others"));
+    }
+
+    [Test]
     public void Job_names_with_separators_are_rejected() =>
         Assert.Throws<ArgumentException>(() => JobSegment.PathFor(_dir, "../evil"));
 }
