@@ -2,10 +2,9 @@
 // ONE CAS on that word. Layout: TaskTableLayout. State machine and exactly-once argument:
 // docs/agent-processes.md.
 //
-//   Free --Place--> Queued(a,e) --Lease(b)--> Leased(b,e+1) --BeginCommit--> Committing(b,e+1) --Finish--> Done(b,e+1)
-//                    ^   |  Place(c): Queued(c,e)   |                               |
-//                    |   +--------------------------+-- RevokeLease / Recover(b) ---+ (Committing: Recover only)
-//                    +------------- Queued(none, e+2) <-----------------------------+
+//   Free -Place(a)-> Queued(a,e) -Lease(b)-> Leased(b,e+1) -BeginCommit-> Committing(b,e+1) -Finish-> Done(b,e+1)
+//   Queued(a,e) -Place(c)-> Queued(c,e);  Queued(a,e) -Recover(a)-> Queued(none,e)
+//   Leased(b,e+1) -RevokeLease or Recover(b)-> Queued(none,e+2);  Committing(b,e+1) -Recover(b), b dead-> Queued(none,e+2)
 //
 // Invariants
 //   T1  The state word changes only by CAS on the whole word; the epoch never decreases.
