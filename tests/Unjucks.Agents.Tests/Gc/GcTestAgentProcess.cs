@@ -132,6 +132,12 @@ internal sealed class GcTestAgentProcess : IDisposable
             {
                 return candidate;
             }
+
+            candidate = Path.Combine(dir.FullName, "artifacts", "bin", "Unjucks.GcTestAgent", configuration.ToLowerInvariant(), dll); // UseArtifactsOutput layout
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
         }
 
         throw new FileNotFoundException(

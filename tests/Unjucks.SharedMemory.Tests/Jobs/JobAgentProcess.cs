@@ -130,6 +130,7 @@ internal sealed class JobAgentProcess : IDisposable
             {
                 Path.Combine(dir.FullName, "Unjucks.GcTestAgent", "bin", configuration, tfm, dll),
                 Path.Combine(dir.FullName, "tests", "Unjucks.GcTestAgent", "bin", configuration, tfm, dll),
+                Path.Combine(dir.FullName, "artifacts", "bin", "Unjucks.GcTestAgent", configuration.ToLowerInvariant(), dll), // UseArtifactsOutput layout
             })
             {
                 if (File.Exists(candidate))
