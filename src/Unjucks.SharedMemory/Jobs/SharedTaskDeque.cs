@@ -187,6 +187,7 @@ public sealed unsafe class SharedTaskDeque
         }
 
         // Acquire: pairs with the release store of the capacity at the end of TaskDequeLayout.InitializeAt.
+        // SAFETY: the caller passes the start of a mapped deque block (constructor contract); offset 0 is inside it.
         long capacity = Volatile.Read(ref *(long*)(baseAddress + TaskDequeLayout.CapacityOffset));
         if (capacity < TaskDequeLayout.MinCapacity || capacity > TaskDequeLayout.MaxCapacity || (capacity & (capacity - 1)) != 0)
         {

@@ -117,7 +117,7 @@ public sealed unsafe class SharedTaskInbox
             return false;
         }
 
-        taskId = Volatile.Read(ref Slot(h));
+        taskId = Volatile.Read(ref Slot(h)); // ordered after the acquire load of tail above.
         // Release: the slot read above happens before the producer may reuse it (pairs with TryEnqueue's acquire of head).
         Volatile.Write(ref Head, h + 1);
         return true;

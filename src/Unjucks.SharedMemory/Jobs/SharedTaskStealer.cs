@@ -98,6 +98,7 @@ public sealed unsafe class SharedTaskStealer
             long db = destination.OwnerBottom;
             for (int i = 0; i < n; i++)
             {
+                // Victim slot read after the acquire of bottom (pairs with Push's release); validated by the CAS below.
                 destination.Stage(db + i, Volatile.Read(ref SharedTaskDeque.Slot(_base, _mask, t + i)));
             }
 

@@ -312,7 +312,8 @@ public sealed unsafe class SharedTaskTable
             return false;
         }
 
-        // Done is final (no transition leaves it), so these fields no longer change.
+        // Done is final (no transition leaves it), so these fields no longer change; the Volatile reads below are
+        // ordered after the acquire load of the state word above.
         result = new TaskResult(
             Volatile.Read(ref Field64(taskId, TaskTableLayout.ResultOffset)),
             w.Agent,
