@@ -77,7 +77,7 @@ internal static class CommonOptions
     /// on a laptop-class core, so that the measurement is not dominated by start-up (JIT, discovery). A tree given
     /// with --templates is rendered once unless --repeat says otherwise.
     /// </summary>
-    public const int DefaultSampleRepeat = 20;
+    public const int DefaultSampleRepeat = 50;
 
     public static Option<int?> Repeat()
     {

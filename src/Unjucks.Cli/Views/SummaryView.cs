@@ -17,11 +17,14 @@ internal static class SummaryView
         table.AddColumn("Value");
         var failed = summary.Failures.Count;
         var notRendered = summary.Total - summary.Succeeded;
+        var failedText = failed == 0 && notRendered == 0 ? "0 failed"
+            : summary.Repeat == 1 ? $"[red]{Format.Count(notRendered)} failed[/]"
+            : $"[red]{Format.Count(notRendered)} failed ({Format.Count(failed)} template(s))[/]";
         table.AddRow(summary.Repeat == 1 ? "Templates" : "Operations",
             (summary.Repeat == 1
-                ? $"{Format.Count(summary.Total)} total, {Format.Count(summary.Succeeded)} rendered, "
-                : $"{Format.Count(summary.Total)} total ({Format.Count(summary.Total / summary.Repeat)} templates x {summary.Repeat} rounds), {Format.Count(summary.Succeeded)} rendered, ") +
-            (failed == 0 ? "0 failed" : $"[red]{Format.Count(notRendered)} not rendered, {Format.Count(failed)} failed template(s)[/]"));
+                ? $"{Format.Count(summary.Total)} total, "
+                : $"{Format.Count(summary.Total)} total ({Format.Count(summary.Total / summary.Repeat)} templates x {summary.Repeat} rounds), ") +
+            $"{Format.Count(summary.Succeeded)} rendered, {failedText}");
         table.AddRow("Agents", $"{summary.Agents} ({summary.Mode.ToString().ToLowerInvariant()})");
         table.AddRow("Wall time", Format.Duration(summary.WallTime));
         table.AddRow("Operations/sec", Format.Rate(summary.OperationsPerSecond));
