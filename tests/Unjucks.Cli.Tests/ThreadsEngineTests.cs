@@ -133,6 +133,66 @@ public sealed class ThreadsEngineTests
         Assert.That(run.Error, Does.Contain("--mode processes needs the agent-process engine; use --mode threads"), run.ToString());
     }
 
+    [Test]
+    public async Task SnapshotsCountEveryOperationOncePerAgentAndTheSummaryAgrees()
+    {
+        using var work = new TempDirectory();
+        var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
+
+        var summary = await new ThreadsJobEngine().RunAsync(
+            new JobRequest(3, [], work.Path, EngineMode.Threads, null, Repeat: 2), new CollectingProgress(snapshots), None);
+
+        var last = snapshots.Last();
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
+            Assert.That(summary.Repeat, Is.EqualTo(2));
+            Assert.That(summary.Total, Is.EqualTo(summary.Succeeded));
+            Assert.That(summary.Total % 2, Is.Zero, "two rounds of the same tree");
+            Assert.That(last.Completed, Is.EqualTo(summary.Total), "the last snapshot is the final state");
+            Assert.That(last.Total, Is.EqualTo(summary.Total));
+            Assert.That(last.QueueDepth, Is.Zero);
+            Assert.That(last.Agents.Select(a => a.Slot), Is.EqualTo(new[] { 0, 1, 2 }));
+            Assert.That(last.Agents.Select(a => a.Pid), Is.All.EqualTo(Environment.ProcessId), "threads run in this process");
+            Assert.That(last.Agents.Sum(a => a.TasksDone), Is.EqualTo(summary.Total), "each operation is one scheduler task, run once");
+            Assert.That(snapshots.Select(s => s.Completed), Is.Ordered, "progress never goes back");
+            Assert.That(summary.OperationsPerSecond, Is.GreaterThan(0));
+            Assert.That(summary.Latency.P95, Is.GreaterThanOrEqualTo(summary.Latency.P50));
+            Assert.That(summary.TimeSplit.Render, Is.GreaterThan(TimeSpan.Zero));
+        });
+        Assert.That(Directory.GetDirectories(work.Path).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "round-01", "round-02" }));
+    }
+
+    [Test]
+    public void CancellingWhileRenderingCancelsTheJob()
+    {
+        using var work = new TempDirectory();
+        using var cancellation = new CancellationTokenSource();
+        var progress = new CollectingProgress(new(), s =>
+        {
+            if (s.Total > 0)
+            {
+                cancellation.Cancel(); // the first snapshot during the render phase
+            }
+        });
+
+        // 50 rounds on one agent last far longer than the first 250 ms snapshot.
+        Assert.That(
+            async () => await new ThreadsJobEngine().RunAsync(
+                new JobRequest(1, [], work.Path, EngineMode.Threads, null, Repeat: 50), progress, cancellation.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    private sealed class CollectingProgress(System.Collections.Concurrent.ConcurrentQueue<JobSnapshot> into, Action<JobSnapshot>? then = null)
+        : IProgress<JobSnapshot>
+    {
+        public void Report(JobSnapshot value)
+        {
+            into.Enqueue(value);
+            then?.Invoke(value);
+        }
+    }
+
     private static void Write(string root, string relative, string text)
     {
         var path = Path.Combine(root, relative);
