@@ -70,8 +70,10 @@ public sealed class ThreadsEngineTests
         });
 
         // The engine's summary, exactly: one failure per template, with its kind.
+        var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
         var summary = await new ThreadsJobEngine().RunAsync(
-            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Threads, Path.Combine(work.Path, "vars.json")), null, None);
+            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Threads, Path.Combine(work.Path, "vars.json")),
+            new CollectingProgress(snapshots), None);
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
         Assert.Multiple(() =>
         {
@@ -81,6 +83,8 @@ public sealed class ThreadsEngineTests
             Assert.That(failures.GetValueOrDefault("broken/syntax.liquid"), Does.StartWith("Syntax"));
             Assert.That(failures.GetValueOrDefault("broken/after.liquid"), Does.StartWith("DependencyFailed").And.Contain("broken/syntax"));
             Assert.That(failures.GetValueOrDefault("paths/escape.liquid"), Does.StartWith("OutputPath"));
+            Assert.That(snapshots.Last().Failed, Is.EqualTo(3), "the final snapshot counts the dependency failure too");
+            Assert.That(snapshots.Last().Completed, Is.EqualTo(5));
         });
     }
 

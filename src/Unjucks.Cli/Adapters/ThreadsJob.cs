@@ -147,11 +147,13 @@ internal sealed class ThreadsJob
             UpdateAlerts(monitor, final);
             cancellationToken.ThrowIfCancellationRequested();
 
+            // The final state, exact: dependents of failed templates never ran a body, so count from the graph.
+            var notRendered = failedBeforeRender + result.Nodes.Values.Count(n => n.Status != NodeStatus.Succeeded);
             var stats = scheduler.GetStatistics();
             _progress?.Report(Snapshot(
                 stats.Select(s => new AgentSnapshot(s.WorkerIndex, _pid, "idle", true, s.Executed, s.Stolen)).ToList(),
-                total, total, failedBeforeRender + counters.Failed,
-                renderElapsed > TimeSpan.Zero ? (total - failedBeforeRender - counters.Failed) / renderElapsed.TotalSeconds : 0,
+                total, total, notRendered,
+                renderElapsed > TimeSpan.Zero ? (total - notRendered) / renderElapsed.TotalSeconds : 0,
                 0, final.LatencyP95, ActiveAlerts()));
         }
         finally
