@@ -1,19 +1,25 @@
 using System.Diagnostics;
+using Unjucks.Cli.Adapters;
 using Unjucks.Cli.Engine;
 
 namespace Unjucks.Cli;
 
 /// <summary>
-/// The real surroundings of the tool. The engine seams are not wired yet: the adapters over Unjucks.Agents and
-/// Unjucks.Templates replace the three Create* methods.
+/// The real surroundings of the tool. The job engine runs threads mode (<see cref="ThreadsJobEngine"/>); processes
+/// mode, the region inspector and the GC coordinator wait for the agent-process engine.
 /// </summary>
 internal sealed class DefaultServices : ICliServices
 {
     internal const string NotWiredMessage =
-        "engine not wired: this build of unjucks-perf has no job engine, region inspector or GC coordinator yet " +
-        "(src/Unjucks.Cli/DefaultServices.cs). 'bench' works; the other commands need the engine adapters.";
+        "engine not wired: this build of unjucks-perf has no region inspector or GC coordinator yet " +
+        "(they need the agent-process engine and its shared region). 'run', 'scale' (--mode threads) and 'bench' work.";
 
-    public IJobEngine CreateJobEngine() => throw new NotSupportedException(NotWiredMessage);
+    public IJobEngine CreateJobEngine() => new EngineSelector();
+
+    // TEMPORARY FALLBACK SWITCH: false while the agent-process engine is not wired, so that 'run' and 'scale' without
+    // --mode (default: processes) run as threads and say so. When EngineSelector routes processes mode to the real
+    // engine, delete this line (the interface's default is true) and the fallback goes with it.
+    public bool ProcessModeAvailable => false;
 
     public IRegionInspector CreateRegionInspector() => throw new NotSupportedException(NotWiredMessage);
 

@@ -88,7 +88,8 @@ public sealed class ArgumentErrorTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var code = await Cli.InvokeAsync(["run", "--no-dashboard"], Cli.CreateDefaultServices(), output, error);
+        // The job engine is wired (threads mode); the region inspector waits for the agent-process engine.
+        var code = await Cli.InvokeAsync(["inspect"], Cli.CreateDefaultServices(), output, error);
 
         Assert.Multiple(() =>
         {

@@ -156,6 +156,8 @@ internal sealed class FakeServices : ICliServices
 
     public bool OutputIsTerminal { get; set; }
 
+    public bool ProcessModeAvailable { get; set; } = true;
+
     public string CurrentDirectory { get; set; } = Path.GetTempPath();
 
     public string ToolDirectory { get; set; } = Path.GetTempPath();
@@ -165,6 +167,32 @@ internal sealed class FakeServices : ICliServices
         Processes.Add(process);
         return Task.FromResult(ProcessExitCode);
     }
+}
+
+/// <summary>
+/// The real job engine (threads mode; processes refused as in DefaultServices) with a current directory of the
+/// test's choosing and no terminal. Region inspector and GC coordinator are not wired.
+/// </summary>
+internal sealed class RealEngineServices(string currentDirectory) : ICliServices
+{
+    private readonly DefaultServices _real = new();
+
+    public IJobEngine CreateJobEngine() => _real.CreateJobEngine();
+
+    public IRegionInspector CreateRegionInspector() => _real.CreateRegionInspector();
+
+    public IGcCoordinator CreateGcCoordinator() => _real.CreateGcCoordinator();
+
+    public bool ProcessModeAvailable => _real.ProcessModeAvailable;
+
+    public bool OutputIsTerminal => false;
+
+    public string CurrentDirectory => currentDirectory;
+
+    public string ToolDirectory => AppContext.BaseDirectory;
+
+    public Task<int> RunProcessAsync(ChildProcess process, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("the engine tests start no child processes.");
 }
 
 /// <summary>Runs the tool in-process and captures what it wrote.</summary>

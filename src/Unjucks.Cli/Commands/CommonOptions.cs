@@ -69,6 +69,49 @@ internal static class CommonOptions
         };
     }
 
+    /// <summary>Largest --repeat accepted.</summary>
+    public const int MaxRepeat = 10_000;
+
+    /// <summary>
+    /// Rounds of the bundled samples when --repeat is not given: enough that a 1-agent run takes about a second or two
+    /// on a laptop-class core, so that the measurement is not dominated by start-up (JIT, discovery). A tree given
+    /// with --templates is rendered once unless --repeat says otherwise.
+    /// </summary>
+    public const int DefaultSampleRepeat = 50;
+
+    public static Option<int?> Repeat()
+    {
+        return new Option<int?>("--repeat", "-r")
+        {
+            Description = $"Render the template tree K times (rounds), each round into its own subfolder round-01, round-02... " +
+                $"(1 to {MaxRepeat}); default {DefaultSampleRepeat} for the bundled samples, 1 with --templates.",
+            HelpName = "K",
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--repeat", 1, MaxRepeat),
+        };
+    }
+
+    /// <summary>The rounds to run: --repeat when given, else the default for the bundled samples or a given tree.</summary>
+    public static int ResolveRepeat(int? repeat, int templateDirectoryCount) =>
+        repeat ?? (templateDirectoryCount == 0 ? DefaultSampleRepeat : 1);
+
+    /// <summary>
+    /// The mode to run: --mode when given. When it was left out and the engine cannot run processes yet
+    /// (<see cref="ICliServices.ProcessModeAvailable"/>), threads, with a one-line notice. Remove the fallback together
+    /// with <c>DefaultServices.ProcessModeAvailable</c> once the agent-process engine is wired.
+    /// </summary>
+    public static EngineMode ResolveMode(ParseResult parse, Option<EngineMode> option, CliContext context)
+    {
+        var mode = parse.GetValue(option);
+        var implicitDefault = parse.GetResult(option) is not { Implicit: false };
+        if (implicitDefault && mode == EngineMode.Processes && !context.Services.ProcessModeAvailable)
+        {
+            context.Out.WriteLine("Note: agents as processes are not available in this build yet; running them as threads (--mode threads).");
+            return EngineMode.Threads;
+        }
+
+        return mode;
+    }
+
     public static Option<string[]> TemplateDirectories(Func<string> currentDirectory)
     {
         var option = new Option<string[]>("--templates", "-t")

@@ -20,6 +20,7 @@ internal static class RunCommand
         };
         var mode = CommonOptions.Mode();
         var variables = CommonOptions.VariablesFile(() => context.Services.CurrentDirectory);
+        var repeat = CommonOptions.Repeat();
         var noDashboard = new Option<bool>("--no-dashboard")
         {
             Description = "Print plain progress lines even on a terminal.",
@@ -27,15 +28,16 @@ internal static class RunCommand
 
         var command = new Command("run", "Render templates with N agents (default: the bundled samples, 4 agents, into a temporary folder).")
         {
-            agents, templates, output, mode, variables, noDashboard,
+            agents, templates, output, mode, variables, repeat, noDashboard,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
             parse.GetValue(agents),
             parse.GetValue(templates) ?? [],
             parse.GetValue(output),
-            parse.GetValue(mode),
+            CommonOptions.ResolveMode(parse, mode, context),
             parse.GetValue(variables),
+            CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
             parse.GetValue(noDashboard),
             cancellationToken));
         return command;
@@ -48,6 +50,7 @@ internal static class RunCommand
         string? output,
         EngineMode mode,
         string? variables,
+        int repeat,
         bool noDashboard,
         CancellationToken cancellationToken)
     {
@@ -63,10 +66,12 @@ internal static class RunCommand
             templates.Select(context.FullPath).ToArray(),
             outputDirectory,
             mode,
-            variables is null ? null : context.FullPath(variables));
+            variables is null ? null : context.FullPath(variables),
+            repeat);
         var what = request.UsesBundledSamples ? "the bundled samples" : string.Join(", ", request.TemplateDirectories);
+        var rounds = repeat == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" {repeat} times (round-NN subfolders)");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Rendering {what} with {agents} agent(s) as {mode.ToString().ToLowerInvariant()} into {outputDirectory}"));
+            $"Rendering {what}{rounds} with {agents} agent(s) as {mode.ToString().ToLowerInvariant()} into {outputDirectory}"));
 
         var live = context.Services.OutputIsTerminal && !noDashboard;
         var summary = await JobView.RunAsync(context, engine, request, "unjucks-perf run", live, cancellationToken).ConfigureAwait(false);

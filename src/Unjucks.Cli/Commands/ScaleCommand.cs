@@ -38,18 +38,20 @@ internal static class ScaleCommand
             HelpName = "DIR",
         };
 
+        var repeat = CommonOptions.Repeat();
         var command = new Command("scale", "Run the same job at each agent count and report throughput, latency, memory and efficiency.")
         {
-            agents, mode, output, templates, variables, renderDirectory,
+            agents, mode, output, templates, variables, renderDirectory, repeat,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
             parse.GetResult(agents) is null ? CommonOptions.DefaultAgentList : parse.GetRequiredValue(agents),
-            parse.GetValue(mode),
+            CommonOptions.ResolveMode(parse, mode, context),
             parse.GetValue(output)!,
             parse.GetValue(templates) ?? [],
             parse.GetValue(variables),
             parse.GetValue(renderDirectory),
+            CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
             cancellationToken));
         return command;
     }
@@ -62,6 +64,7 @@ internal static class ScaleCommand
         string[] templates,
         string? variables,
         string? renderDirectory,
+        int repeat,
         CancellationToken cancellationToken)
     {
         var engine = context.Services.CreateJobEngine();
@@ -70,7 +73,7 @@ internal static class ScaleCommand
         var templateDirectories = templates.Select(context.FullPath).ToArray();
         var variablesFile = variables is null ? null : context.FullPath(variables);
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Scaling {mode.ToString().ToLowerInvariant()} over agents {string.Join(",", agentCounts)}; outputs rendered into {renderRoot}{(isTmpfs ? " (tmpfs)" : string.Empty)}"));
+            $"Scaling {mode.ToString().ToLowerInvariant()} over agents {string.Join(",", agentCounts)}, {repeat} round(s) per run; outputs rendered into {renderRoot}{(isTmpfs ? " (tmpfs)" : string.Empty)}"));
 
         var runs = new List<JobSummary>(agentCounts.Length);
         var live = context.Services.OutputIsTerminal;
@@ -81,7 +84,7 @@ internal static class ScaleCommand
                 var count = agentCounts[i];
                 var outputDirectory = Path.Combine(renderRoot, string.Create(CultureInfo.InvariantCulture, $"agents-{count}"));
                 Directory.CreateDirectory(outputDirectory);
-                var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile);
+                var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile, repeat);
                 var title = string.Create(CultureInfo.InvariantCulture, $"scale {i + 1}/{agentCounts.Length}: {count} agent(s)");
                 var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken, keepDashboard: false).ConfigureAwait(false);
                 if (summary.Agents != count)
@@ -106,7 +109,8 @@ internal static class ScaleCommand
 
         Directory.CreateDirectory(reportDirectory);
         var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode
-            + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates));
+            + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates))
+            + string.Create(CultureInfo.InvariantCulture, $" --repeat {repeat}");
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, MarkdownFile), ScalingMarkdown.Render(report, commandLine, PlotFile), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, JsonFile), ScalingJson.Render(report), cancellationToken).ConfigureAwait(false);
         ScalingPlot.Save(report, Path.Combine(reportDirectory, PlotFile));

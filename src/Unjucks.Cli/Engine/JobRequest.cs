@@ -11,12 +11,18 @@ namespace Unjucks.Cli.Engine;
 /// </param>
 /// <param name="Mode">Agents as processes or as threads.</param>
 /// <param name="VariablesFile">Optional existing file of global variables (JSON or YAML; the engine decides), or null.</param>
+/// <param name="Repeat">
+/// Rounds: the template tree is rendered this many times (at least 1), each round into its own subfolder
+/// <c>round-01</c>, <c>round-02</c>... of <paramref name="OutputDirectory"/> (directly into it when 1). Every round is
+/// an independent copy of the dependency graph, all submitted at once; templates are parsed once per job.
+/// </param>
 public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
     string OutputDirectory,
     EngineMode Mode,
-    string? VariablesFile)
+    string? VariablesFile,
+    int Repeat = 1)
 {
     /// <summary>True when the job renders the engine's bundled samples (no template directory given).</summary>
     public bool UsesBundledSamples => TemplateDirectories.Count == 0;

@@ -25,19 +25,31 @@ public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Rend
 /// <summary>The outcome of a finished job, returned by <see cref="IJobEngine.RunAsync"/>.</summary>
 /// <param name="Agents">Agents the job ran with.</param>
 /// <param name="Mode">Processes or threads.</param>
-/// <param name="Total">Templates in the job.</param>
-/// <param name="Succeeded">Templates rendered and written.</param>
-/// <param name="Failures">One entry per failed template; empty when all succeeded.</param>
-/// <param name="OperationsPerSecond">Operations (templates rendered and written) per second of wall time.</param>
+/// <param name="Total">Operations in the job: templates x rounds (<paramref name="Repeat"/>).</param>
+/// <param name="Succeeded">Operations that succeeded: templates rendered and written, over all rounds.</param>
+/// <param name="Failures">
+/// One entry per failed template (a template that failed in several rounds is listed once, its message saying in
+/// how many); empty when all succeeded.
+/// </param>
+/// <param name="OperationsPerSecond">
+/// Operations (one template rendered and written) per second of the render phase's wall time: from the first
+/// template submitted to the agents to the last output written. Discovery, done once per job, is not in it (it is
+/// in <paramref name="TimeSplit"/> and <paramref name="WallTime"/>).
+/// </param>
 /// <param name="Latency">Per-operation latency percentiles.</param>
 /// <param name="MemoryMegabytes">Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>).</param>
 /// <param name="CoordinationOverheadPercent">Time spent coordinating (queues, steals, leases, messages) as a percentage of total agent time.</param>
 /// <param name="LoadCoefficientOfVariation">Standard deviation / mean of tasks done per agent (0 = perfectly even).</param>
 /// <param name="AverageQueueTime">Mean time a task waited between becoming ready and being taken by an agent.</param>
-/// <param name="MessageLatency">Mean latency of one coordination message between agents.</param>
+/// <param name="MessageLatency">
+/// Latency of one coordination message between agents. In threads mode there are no messages: it is the median
+/// hand-off of a task through the work-stealing scheduler (submitted to a deque or the injector, to a worker
+/// starting it), a part of <paramref name="AverageQueueTime"/>.
+/// </param>
 /// <param name="TimeSplit">Where the time went.</param>
 /// <param name="WallTime">From start to the last output written.</param>
 /// <param name="OutputDirectory">Where the outputs are.</param>
+/// <param name="Repeat">Rounds the template tree was rendered (see <see cref="JobRequest.Repeat"/>).</param>
 public sealed record JobSummary(
     int Agents,
     EngineMode Mode,
@@ -53,8 +65,13 @@ public sealed record JobSummary(
     TimeSpan MessageLatency,
     TimeSplit TimeSplit,
     TimeSpan WallTime,
-    string OutputDirectory)
+    string OutputDirectory,
+    int Repeat = 1)
 {
+    /// <summary>What one operation is, for summaries and reports.</summary>
+    public const string OperationDefinition =
+        "one operation = one template rendered and written (parsed once per job, rendered, written through a temporary file and a rename)";
+
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;
 }

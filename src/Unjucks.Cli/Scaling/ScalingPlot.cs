@@ -50,8 +50,9 @@ internal static class ScalingPlot
             agents, agents.Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
         plot.Axes.SetLimitsY(0, Math.Max(ideal.Max(), measured.Max()) * 1.1, plot.Axes.Left);
         plot.Axes.SetLimitsY(0, Math.Max(110, efficiency.Max() * 1.1), plot.Axes.Right);
-        plot.Legend.Alignment = Alignment.LowerRight;
-        plot.ShowLegend();
+        // Outside the data area, below it: inside, any corner can hide a point (efficiency falls to the lower right
+        // as agents grow, and starts at the upper left).
+        plot.ShowLegend(Edge.Bottom);
         plot.SavePng(path, Width, Height);
     }
 }

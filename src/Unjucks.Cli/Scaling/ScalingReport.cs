@@ -68,10 +68,16 @@ internal sealed record ScalingReport(
             renderDirectory,
             renderDirectoryIsTmpfs,
             ScalingMachine.Current(),
-            OperationText,
+            OperationText + RoundsText(runs[0].Repeat),
             EfficiencyText,
             rows);
     }
+
+    /// <summary>What a run renders and what its rate is measured over, appended to <see cref="OperationText"/>.</summary>
+    internal static string RoundsText(int repeat) => repeat == 1
+        ? "; each run renders the template tree once; operations/sec is measured over the render phase (discovery excluded)"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"; each run renders the template tree {repeat} times (rounds, each into its own folder, templates parsed once), so 'templates' counts operations over all rounds; operations/sec is measured over the render phase (discovery excluded)");
 
     private static ScalingRow ToRow(JobSummary s) => new(
         s.Agents,

@@ -16,8 +16,15 @@ internal static class SummaryView
         table.AddColumn("Metric");
         table.AddColumn("Value");
         var failed = summary.Failures.Count;
-        table.AddRow("Templates", $"{Format.Count(summary.Total)} total, {Format.Count(summary.Succeeded)} rendered, " +
-            (failed == 0 ? "0 failed" : $"[red]{Format.Count(failed)} failed[/]"));
+        var notRendered = summary.Total - summary.Succeeded;
+        var failedText = failed == 0 && notRendered == 0 ? "0 failed"
+            : summary.Repeat == 1 ? $"[red]{Format.Count(notRendered)} failed[/]"
+            : $"[red]{Format.Count(notRendered)} failed ({Format.Count(failed)} template(s))[/]";
+        table.AddRow(summary.Repeat == 1 ? "Templates" : "Operations",
+            (summary.Repeat == 1
+                ? $"{Format.Count(summary.Total)} total, "
+                : $"{Format.Count(summary.Total)} total ({Format.Count(summary.Total / summary.Repeat)} templates x {summary.Repeat} rounds), ") +
+            $"{Format.Count(summary.Succeeded)} rendered, {failedText}");
         table.AddRow("Agents", $"{summary.Agents} ({summary.Mode.ToString().ToLowerInvariant()})");
         table.AddRow("Wall time", Format.Duration(summary.WallTime));
         table.AddRow("Operations/sec", Format.Rate(summary.OperationsPerSecond));
@@ -30,6 +37,7 @@ internal static class SummaryView
         table.AddRow("Message latency", Format.Duration(summary.MessageLatency));
         table.AddRow("Time split", Markup.Escape(TimeSplitText(summary.TimeSplit)));
         table.AddRow("Output directory", Markup.Escape(summary.OutputDirectory));
+        table.Caption($"[grey]{Markup.Escape(JobSummary.OperationDefinition)}; operations/sec over the render phase[/]");
         return failed == 0 ? table : new Rows(table, Failures(summary.Failures));
     }
 
