@@ -49,6 +49,9 @@ public class WorkStealingSchedulerTests
         Assert.That(done.Wait(HangGuard), Is.True, $"only {total - done.CurrentCount} of {total} items ran");
         var wrong = Enumerable.Range(0, total).Where(i => runs[i] != 1).Take(5).Select(i => $"item {i} ran {runs[i]} times").ToList();
         Assert.That(wrong, Is.Empty);
+        // An item signals `done` before its worker bumps Executed; Dispose joins the workers, so every
+        // increment has happened (and is visible: Thread.Join) before the counters are read.
+        scheduler.Dispose();
         var stats = scheduler.GetStatistics();
         Assert.That(stats, Has.Count.EqualTo(workers));
         Assert.That(stats.Sum(s => s.Executed), Is.EqualTo(total), "executed counters");
@@ -86,6 +89,7 @@ public class WorkStealingSchedulerTests
         Assert.That(allDone.CurrentCount, Is.Zero);
         Assert.That(ranOn, Has.Count.EqualTo(items));
         Assert.That(ranOn, Has.None.EqualTo(producerWorker), "the blocked producer's worker ran an item");
+        scheduler.Dispose(); // join the workers so that every counter update is visible
         var stats = scheduler.GetStatistics();
         long stolen = stats.Sum(s => s.Stolen), attempts = stats.Sum(s => s.StealAttempts);
         Assert.That(stolen, Is.GreaterThanOrEqualTo(items), $"stolen={stolen}");
