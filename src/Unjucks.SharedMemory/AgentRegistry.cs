@@ -39,7 +39,11 @@ public enum AgentSlotState
 /// <param name="Operations">User counter: operations.</param>
 /// <param name="BytesAllocated">User counter: bytes allocated.</param>
 public readonly record struct AgentInfo(
-    int Slot, AgentSlotState State, int Generation, int ProcessId, long ProcessStartTime, long Heartbeat, long Operations, long BytesAllocated);
+    int Slot, AgentSlotState State, int Generation, int ProcessId, long ProcessStartTime, long Heartbeat, long Operations, long BytesAllocated)
+{
+    /// <summary>When the owner registered into the slot (its own clock); the Unix epoch if it never did.</summary>
+    public DateTimeOffset RegisteredAt { get; init; }
+}
 
 /// <summary>
 /// The processes using a region. A region instance registers itself on first use of any structure and
@@ -189,7 +193,10 @@ public sealed unsafe class AgentRegistry
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.StartTimeOffset)),
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.HeartbeatOffset)),
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.OperationsOffset)),
-            Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.BytesAllocatedOffset)));
+            Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.BytesAllocatedOffset)))
+        {
+            RegisteredAt = DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.RegisteredAtOffset))),
+        };
     }
 
     /// <summary>Snapshots of every slot that is not free.</summary>
