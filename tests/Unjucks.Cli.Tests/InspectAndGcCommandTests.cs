@@ -3,7 +3,8 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli.Tests;
 
 [TestFixture]
-public sealed class InspectAndGcCommandTests
+[System.Runtime.Versioning.SupportedOSPlatform("linux")] // shared regions are Linux-only (futex, flock, /proc)
+internal sealed class InspectAndGcCommandTests
 {
     [Test]
     public async Task InspectWithoutNameListsRegionsAndMarksDeadOnes()
