@@ -39,11 +39,7 @@ public enum AgentSlotState
 /// <param name="Operations">User counter: operations.</param>
 /// <param name="BytesAllocated">User counter: bytes allocated.</param>
 public readonly record struct AgentInfo(
-    int Slot, AgentSlotState State, int Generation, int ProcessId, long ProcessStartTime, long Heartbeat, long Operations, long BytesAllocated)
-{
-    /// <summary>When the owner registered into the slot (its own clock); the Unix epoch if it never did.</summary>
-    public DateTimeOffset RegisteredAt { get; init; }
-}
+    int Slot, AgentSlotState State, int Generation, int ProcessId, long ProcessStartTime, long Heartbeat, long Operations, long BytesAllocated);
 
 /// <summary>
 /// The processes using a region. A region instance registers itself on first use of any structure and
@@ -193,10 +189,21 @@ public sealed unsafe class AgentRegistry
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.StartTimeOffset)),
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.HeartbeatOffset)),
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.OperationsOffset)),
-            Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.BytesAllocatedOffset)))
-        {
-            RegisteredAt = DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.RegisteredAtOffset))),
-        };
+            Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.BytesAllocatedOffset)));
+    }
+
+    /// <summary>
+    /// When the current (or last) owner of <paramref name="slot"/> registered, by its own clock; the Unix epoch for
+    /// a slot never used. Read-only; registers nothing.
+    /// </summary>
+    public DateTimeOffset GetRegisteredAt(int slot)
+    {
+        CheckSlot(slot);
+        _region.ThrowIfDisposed();
+        // SAFETY: the field lies inside the slot in the live mapping (8-byte aligned).
+        // Acquire: written by the owner before its release publish of the Active word (TryClaim); a snapshot.
+        long unixMs = Volatile.Read(ref Unsafe.AsRef<long>(SlotPointer(slot) + AgentSlotLayout.RegisteredAtOffset));
+        return DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
     }
 
     /// <summary>Snapshots of every slot that is not free.</summary>

@@ -3,8 +3,7 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli.Tests;
 
 [TestFixture]
-[System.Runtime.Versioning.SupportedOSPlatform("linux")] // shared regions are Linux-only (futex, flock, /proc)
-internal sealed class InspectAndGcCommandTests
+public sealed class InspectAndGcCommandTests
 {
     [Test]
     public async Task InspectWithoutNameListsRegionsAndMarksDeadOnes()

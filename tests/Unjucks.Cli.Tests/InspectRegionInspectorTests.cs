@@ -119,7 +119,7 @@ internal sealed class InspectRegionInspectorTests : InspectTestBase
     {
         SharedRegion region = CreateRegion("beats");
         region.Agents.Register();
-        DateTimeOffset registeredAt = region.Agents.GetInfo(region.Agents.CurrentSlot).RegisteredAt;
+        DateTimeOffset registeredAt = region.Agents.GetRegisteredAt(region.Agents.CurrentSlot);
         var clock = new ManualClock(registeredAt + TimeSpan.FromSeconds(3));
         var inspector = new RegionInspector(RegionDirectory, clock);
 

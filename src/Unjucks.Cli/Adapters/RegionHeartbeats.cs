@@ -17,7 +17,10 @@ internal sealed class RegionHeartbeats(TimeProvider time)
     /// Records the counters of <paramref name="agents"/> (every non-free slot of the region at
     /// <paramref name="regionPath"/>) and returns each one's heartbeat age, in the same order.
     /// </summary>
-    public TimeSpan[] Observe(string regionPath, IReadOnlyList<AgentInfo> agents)
+    /// <param name="regionPath">The region file.</param>
+    /// <param name="agents">Registry snapshots.</param>
+    /// <param name="registeredAt">When each agent registered (same order).</param>
+    public TimeSpan[] Observe(string regionPath, IReadOnlyList<AgentInfo> agents, IReadOnlyList<DateTimeOffset> registeredAt)
     {
         DateTimeOffset now = time.GetUtcNow();
         var ages = new TimeSpan[agents.Count];
@@ -31,7 +34,7 @@ internal sealed class RegionHeartbeats(TimeProvider time)
                 current.Add(key);
                 if (!_seen.TryGetValue(key, out Seen seen))
                 {
-                    seen = new Seen(agent.Heartbeat, agent.Heartbeat == 0 ? agent.RegisteredAt : now);
+                    seen = new Seen(agent.Heartbeat, agent.Heartbeat == 0 ? registeredAt[i] : now);
                 }
                 else if (seen.Beat != agent.Heartbeat)
                 {

@@ -86,7 +86,7 @@ internal sealed class RegionInspector : IRegionInspector
         using (region)
         {
             RegionInfo info = Summarize(region, path, size, out var agents, out var alive);
-            TimeSpan[] ages = _heartbeats.Observe(path, agents);
+            TimeSpan[] ages = _heartbeats.Observe(path, agents, [.. agents.Select(a => region.Agents.GetRegisteredAt(a.Slot))]);
             var rows = new RegionAgent[agents.Count];
             for (int i = 0; i < agents.Count; i++)
             {
