@@ -148,9 +148,11 @@ internal sealed class RegionInspector : IRegionInspector
         return removed;
     }
 
+    // Claiming is shown as such whatever the liveness probe says: the registry's IsAlive is false for it by
+    // definition, and a claimer that died mid-registration stays Claiming until the next registrant takes the slot.
     private static string StateWord(AgentSlotState state, bool alive) => state switch
     {
-        AgentSlotState.Claiming => alive ? "starting" : "dead",
+        AgentSlotState.Claiming => "claiming",
         _ => alive ? "active" : "dead",
     };
 
