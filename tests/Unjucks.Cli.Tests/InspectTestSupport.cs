@@ -35,19 +35,24 @@ internal abstract class InspectTestBase
     [TearDown]
     public void CleanUp()
     {
-        foreach (var child in _children)
+        try
         {
-            child.Dispose();
-        }
+            foreach (var child in _children)
+            {
+                child.Dispose();
+            }
 
-        foreach (var region in _regions)
+            foreach (var region in _regions)
+            {
+                region.Dispose();
+            }
+        }
+        finally
         {
-            region.Dispose();
+            _children.Clear();
+            _regions.Clear();
+            _directory?.Dispose(); // always, so that a failing test leaves no directory behind
         }
-
-        _children.Clear();
-        _regions.Clear();
-        _directory?.Dispose();
     }
 
     /// <summary>A region created (and so held open) by this test process; disposed at teardown.</summary>
