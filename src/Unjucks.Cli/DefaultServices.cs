@@ -5,14 +5,15 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli;
 
 /// <summary>
-/// The real surroundings of the tool. The job engine runs threads mode (<see cref="ThreadsJobEngine"/>); processes
-/// mode, the region inspector and the GC coordinator wait for the agent-process engine.
+/// The real surroundings of the tool. The job engine runs threads mode (<see cref="ThreadsJobEngine"/>); the region
+/// inspector reads the per-user region directory (<see cref="RegionInspector"/>); processes mode and the GC
+/// coordinator wait for the agent-process engine.
 /// </summary>
 internal sealed class DefaultServices : ICliServices
 {
     internal const string NotWiredMessage =
-        "engine not wired: this build of unjucks-perf has no region inspector or GC coordinator yet " +
-        "(they need the agent-process engine and its shared region). 'run', 'scale' (--mode threads) and 'bench' work.";
+        "engine not wired: this build of unjucks-perf has no GC coordinator yet " +
+        "(it needs the agent-process engine). 'run', 'scale' (--mode threads), 'inspect' and 'bench' work.";
 
     public IJobEngine CreateJobEngine() => new EngineSelector();
 
@@ -21,7 +22,7 @@ internal sealed class DefaultServices : ICliServices
     // engine, delete this line (the interface's default is true) and the fallback goes with it.
     public bool ProcessModeAvailable => false;
 
-    public IRegionInspector CreateRegionInspector() => throw new NotSupportedException(NotWiredMessage);
+    public IRegionInspector CreateRegionInspector() => new RegionInspector();
 
     public IGcCoordinator CreateGcCoordinator() => throw new NotSupportedException(NotWiredMessage);
 

@@ -192,6 +192,20 @@ public sealed unsafe class AgentRegistry
             Volatile.Read(ref Unsafe.AsRef<long>(p + AgentSlotLayout.BytesAllocatedOffset)));
     }
 
+    /// <summary>
+    /// When the current (or last) owner of <paramref name="slot"/> registered, by its own clock; the Unix epoch for
+    /// a slot never used. Read-only; registers nothing.
+    /// </summary>
+    public DateTimeOffset GetRegisteredAt(int slot)
+    {
+        CheckSlot(slot);
+        _region.ThrowIfDisposed();
+        // SAFETY: the field lies inside the slot in the live mapping (8-byte aligned).
+        // Acquire: written by the owner before its release publish of the Active word (TryClaim); a snapshot.
+        long unixMs = Volatile.Read(ref Unsafe.AsRef<long>(SlotPointer(slot) + AgentSlotLayout.RegisteredAtOffset));
+        return DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
+    }
+
     /// <summary>Snapshots of every slot that is not free.</summary>
     public IReadOnlyList<AgentInfo> GetAgents()
     {

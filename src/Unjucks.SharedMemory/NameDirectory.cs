@@ -32,6 +32,42 @@ internal sealed unsafe class NameDirectory
 
     internal byte* Entry(int index) => _entries + ((long)index * DirectoryEntryLayout.EntryBytes);
 
+    /// <summary>
+    /// The entries published ready, in index order, without claiming anything: stops at the first free entry and
+    /// skips an entry still being claimed (read-only; inspectors use it).
+    /// </summary>
+    internal List<(int Index, string Name)> ReadyEntries()
+    {
+        var entries = new List<(int Index, string Name)>();
+        for (int index = 0; index < _capacity; index++)
+        {
+            byte* entry = Entry(index);
+            // SAFETY: the state word is the first 4 bytes of a 128-byte entry inside the live mapping.
+            int state = Volatile.Read(ref Unsafe.AsRef<int>(entry + DirectoryEntryLayout.StateOffset)); // acquire: pairs with the release of Ready in FindOrCreate
+            if (state == DirectoryEntryLayout.StateFree)
+            {
+                break;
+            }
+
+            if (state != DirectoryEntryLayout.StateReady)
+            {
+                continue; // a creator is writing the name: not there yet
+            }
+
+            // SAFETY: the name was published before Ready (acquire above) and never changes; length checked.
+            int length = Unsafe.AsRef<int>(entry + DirectoryEntryLayout.NameLengthOffset);
+            if ((uint)length > DirectoryEntryLayout.MaxNameBytes)
+            {
+                throw new SharedRegionFormatException(
+                    $"{_kind} entry {index} of region '{_region.FilePath}' has an impossible name length {length}; the region is corrupt. Delete it.");
+            }
+
+            entries.Add((index, Encoding.UTF8.GetString(entry + DirectoryEntryLayout.NameOffset, length)));
+        }
+
+        return entries;
+    }
+
     internal int FindOrCreate(string name, Initializer initialize)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -19,7 +19,7 @@ namespace Unjucks.SharedMemory;
 /// queues, named locks, an agent registry and a change sequence. Dispose unmaps it and unregisters this agent;
 /// do not dispose while other threads still call into the region.
 /// </summary>
-public sealed unsafe class SharedRegion : IDisposable
+public sealed unsafe partial class SharedRegion : IDisposable
 {
     /// <summary>How long an opener waits for a creator to publish the header.</summary>
     internal static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(2);
@@ -110,7 +110,7 @@ public sealed unsafe class SharedRegion : IDisposable
             {
                 try
                 {
-                    return OpenExisting(name, path);
+                    return OpenExisting(name, path, ReadyTimeout);
                 }
                 catch (FileNotFoundException) when (attempt < 3)
                 {
@@ -127,7 +127,7 @@ public sealed unsafe class SharedRegion : IDisposable
     {
         RegionFiles.ValidateName(name);
         string path = RegionFiles.RegionPath(RegionFiles.ResolveDirectory(options ?? new SharedRegionOptions()), name);
-        return OpenExisting(name, path);
+        return OpenExisting(name, path, ReadyTimeout);
     }
 
     /// <summary>Removes a region file (and its agent lock files). Processes that have it open keep their mapping.</summary>
@@ -283,11 +283,11 @@ public sealed unsafe class SharedRegion : IDisposable
         }
     }
 
-    private static SharedRegion OpenExisting(string name, string path)
+    private static SharedRegion OpenExisting(string name, string path, TimeSpan readyTimeout)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         RegionFiles.CheckOwnership(stream.SafeFileHandle, path);
-        WaitUntilReady(stream, path);
+        WaitUntilReady(stream, path, readyTimeout);
         long length = stream.Length;
         var mapping = new MappedRegionFile(stream, length);
         try
@@ -306,7 +306,7 @@ public sealed unsafe class SharedRegion : IDisposable
         }
     }
 
-    private static void WaitUntilReady(FileStream stream, string path)
+    private static void WaitUntilReady(FileStream stream, string path, TimeSpan readyTimeout)
     {
         Span<byte> header = stackalloc byte[RegionLayout.HeaderBytes];
         long start = Stopwatch.GetTimestamp();
@@ -334,11 +334,11 @@ public sealed unsafe class SharedRegion : IDisposable
                 return;
             }
 
-            if (Stopwatch.GetElapsedTime(start) > ReadyTimeout)
+            if (Stopwatch.GetElapsedTime(start) > readyTimeout)
             {
                 string detail = read < RegionLayout.HeaderBytes ? $"the file has only {read} bytes" : "its layout version is still 0";
                 throw new SharedRegionFormatException(
-                    $"Region '{path}' never became ready within {ReadyTimeout.TotalSeconds:0.#} s ({detail}): its creator probably died while creating it. Delete it with SharedRegion.Delete and create it again.");
+                    $"Region '{path}' never became ready within {readyTimeout.TotalSeconds:0.#} s ({detail}): its creator probably died while creating it. Delete it with SharedRegion.Delete and create it again.");
             }
 
             spinner.SpinOnce(); // spins, then yields, then sleeps 1 ms between polls

@@ -7,6 +7,12 @@ namespace Unjucks.SharedMemory;
 /// </summary>
 public sealed record SharedRegionOptions
 {
+    /// <summary>
+    /// The per-user default of <see cref="Directory"/>: <c>/dev/shm/unjucks-&lt;euid&gt;</c> (the temporary directory
+    /// when <c>/dev/shm</c> is absent). Only computes the path; creates nothing.
+    /// </summary>
+    public static string DefaultDirectory => RegionFiles.DefaultDirectory();
+
     /// <summary>Directory holding region files; default <c>/dev/shm/unjucks-&lt;uid&gt;</c> (created 0700).</summary>
     public string? Directory { get; init; }
 

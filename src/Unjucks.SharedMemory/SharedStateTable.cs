@@ -84,6 +84,30 @@ public sealed unsafe class SharedStateTable
     /// <summary>Number of slots (keys, including deleted ones, that the table can hold).</summary>
     public int Capacity { get; }
 
+    /// <summary>
+    /// Slots bound to a key (live or deleted: a deleted key keeps its slot), i.e. how much of <see cref="Capacity"/>
+    /// is used. A snapshot that takes O(Capacity); reads only, registers nothing.
+    /// </summary>
+    public int BoundSlotCount
+    {
+        get
+        {
+            _region.ThrowIfDisposed();
+            int bound = 0;
+            for (int index = 0; index < Capacity; index++)
+            {
+                // SAFETY: KeyLength lies inside slot `index` in the live mapping (4-byte aligned).
+                // Acquire: pairs with the release store of KeyLength in Bind (written once, never cleared).
+                if (Volatile.Read(ref Unsafe.AsRef<int>(Slot(index) + StateSlotLayout.KeyLengthOffset)) != 0)
+                {
+                    bound++;
+                }
+            }
+
+            return bound;
+        }
+    }
+
     /// <summary>Largest UTF-8 key in bytes.</summary>
     public int MaxKeyBytes { get; }
 

@@ -88,8 +88,9 @@ public sealed class ArgumentErrorTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        // The job engine is wired (threads mode); the region inspector waits for the agent-process engine.
-        var code = await Cli.InvokeAsync(["inspect"], Cli.CreateDefaultServices(), output, error);
+        // The job engine (threads mode) and the region inspector are wired; the GC coordinator waits for the
+        // agent-process engine.
+        var code = await Cli.InvokeAsync(["gc", "no-such-job"], Cli.CreateDefaultServices(), output, error);
 
         Assert.Multiple(() =>
         {

@@ -9,6 +9,7 @@
 //   wait-change   <dir> <region> <last-seen> <timeout-ms>   print "waiting", then "changed N" or "timeout"
 //   echo          <dir> <region> <in-queue> <out-queue> <spin|park>  echo messages until a 0-length message
 //   register      <dir> <region>                            register, print "registered <slot>", sleep
+//   create-register <dir> <region>                          like register, but creates the region if absent (its creator)
 //   write-loop    <dir> <region> <key>                      write the key forever (benchmark background load)
 //   echo-pipe     <message-bytes>                           echo fixed-size blocks from stdin to stdout (benchmarks)
 //   echo-socket   <socket-path> <message-bytes>             connect to a Unix socket and echo fixed-size blocks
@@ -29,7 +30,9 @@ if (args.Length < 3)
 }
 
 string command = args[0];
-using var region = SharedRegion.Open(args[2], new SharedRegionOptions { Directory = args[1] });
+using var region = command == "create-register"
+    ? SharedRegion.CreateOrOpen(args[2], new SharedRegionOptions { Directory = args[1], StateSlots = 16, QueueCapacity = 4, MaxQueues = 2, MaxAgents = 4, MaxLocks = 2 })
+    : SharedRegion.Open(args[2], new SharedRegionOptions { Directory = args[1] });
 TimeSpan patience = TimeSpan.FromSeconds(60);
 switch (command)
 {
@@ -201,6 +204,7 @@ switch (command)
     }
 
     case "register":
+    case "create-register":
     {
         Console.WriteLine($"registered {region.Agents.Register()}");
         Thread.Sleep(Timeout.Infinite);

@@ -8,7 +8,11 @@ namespace Unjucks.Cli.Engine;
 /// <param name="CreatorAlive">Whether that process still runs (pid and start time both match).</param>
 /// <param name="AgentsAlive">Registered agents that are alive.</param>
 /// <param name="AgentSlots">Agent slots in use (alive or not).</param>
-/// <param name="CreatedAt">When the region was created.</param>
+/// <param name="CreatedAt">When the region was created (for an unreadable file: when it was last written).</param>
+/// <param name="Problem">
+/// Null for a readable region. Otherwise why the file could not be read as a region (wrong magic, other major
+/// version, truncated, never became ready, owned by another user, ...); the pid and agent fields are then 0/false.
+/// </param>
 public sealed record RegionInfo(
     string Name,
     string Path,
@@ -17,9 +21,13 @@ public sealed record RegionInfo(
     bool CreatorAlive,
     int AgentsAlive,
     int AgentSlots,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    string? Problem = null)
 {
-    /// <summary>True when the creator and every agent are dead: <c>inspect --cleanup</c> may remove it.</summary>
+    /// <summary>
+    /// True when the creator and every agent are dead: <c>inspect --cleanup</c> may remove it (if no process has the
+    /// file mapped). Also true for an unreadable file, which has no live creator or agent to show.
+    /// </summary>
     public bool IsDead => !CreatorAlive && AgentsAlive == 0;
 }
 

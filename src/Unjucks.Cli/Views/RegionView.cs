@@ -27,6 +27,18 @@ internal static class RegionView
         table.AddColumn("Status");
         foreach (var region in regions)
         {
+            if (region.Problem is not null)
+            {
+                table.AddRow(
+                    Markup.Escape(region.Name),
+                    Format.Megabytes(region.SizeBytes),
+                    "[grey]?[/]",
+                    "[grey]?[/]",
+                    region.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Invariant),
+                    $"[red]unreadable: {Markup.Escape(region.Problem)}[/]");
+                continue;
+            }
+
             table.AddRow(
                 Markup.Escape(region.Name),
                 Format.Megabytes(region.SizeBytes),

@@ -1,0 +1,117 @@
+using Unjucks.Cli.Engine;
+
+namespace Unjucks.Cli.Tests;
+
+/// <summary>
+/// <c>inspect --cleanup</c> over real regions and real child processes killed with SIGKILL: dead regions go, every
+/// region with a live process stays.
+/// </summary>
+[TestFixture]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")] // shared regions are Linux-only (futex, flock, /proc)
+internal sealed class InspectCleanupTests : InspectTestBase
+{
+    [Test]
+    public void RemovesARegionWhoseCreatorWasKilledAndKeepsTheLiveOne()
+    {
+        CreateRegion("live").Agents.Register();
+        using var creator = StartCreator("dead");
+        int pid = creator.Id;
+        creator.Kill();
+
+        var listed = Inspector().ListRegions();
+        var removed = Inspector().CleanupDeadRegions(null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed.Single(r => r.Name == "dead").IsDead, Is.True, "listed as dead before cleanup");
+            Assert.That(listed.Single(r => r.Name == "live").IsDead, Is.False);
+            Assert.That(removed.Select(r => (r.Name, r.Path)), Is.EqualTo(new[] { ("dead", RegionPath("dead")) }));
+            Assert.That(removed.Single().Reason, Does.Contain($"creator {pid} is gone").And.Contain($"1 registered agent(s) ({pid}) are dead"));
+            Assert.That(removed.Single().SizeBytes, Is.GreaterThan(0));
+            Assert.That(File.Exists(RegionPath("dead")) || Directory.Exists(RegionPath("dead") + ".agents"), Is.False, "file and agents directory removed");
+            Assert.That(File.Exists(RegionPath("live")), Is.True);
+            Assert.That(Inspector().ListRegions().Select(r => r.Name), Is.EqualTo(new[] { "live" }));
+        });
+    }
+
+    [Test]
+    public void KeepsARegionWithADeadCreatorWhileAnotherAgentLivesThenRemovesIt()
+    {
+        using var creator = StartCreator("shared");
+        using var agent = StartAgent("shared");
+        creator.Kill();
+
+        var whileAgentLives = Inspector().CleanupDeadRegions(null);
+        agent.Kill();
+        var afterBothDied = Inspector().CleanupDeadRegions("shared");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileAgentLives, Is.Empty);
+            Assert.That(afterBothDied.Select(r => r.Name), Is.EqualTo(new[] { "shared" }));
+            Assert.That(afterBothDied.Single().Reason, Does.Contain("2 registered agent(s)"));
+            Assert.That(File.Exists(RegionPath("shared")), Is.False);
+        });
+    }
+
+    [Test]
+    public void KeepsADeadRegionThatALiveProcessStillMapsWithoutRegistering()
+    {
+        using var creator = StartCreator("mapped");
+        creator.Kill();
+        var reader = OpenRegion("mapped"); // maps the file, never registers: the registry cannot see us
+
+        var listed = Inspector().ListRegions().Single();
+        var removed = Inspector().CleanupDeadRegions(null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(reader.Agents.IsRegistered, Is.False);
+            Assert.That(listed.IsDead, Is.True, "by its registry the region is dead");
+            Assert.That(removed, Is.Empty, "but /proc shows this process maps it");
+            Assert.That(File.Exists(RegionPath("mapped")), Is.True);
+        });
+    }
+
+    [Test]
+    public void RemovesAnUnreadableFileNobodyHasOpenAndKeepsOneThatIsOpen()
+    {
+        CreateRegion("good");
+        InspectRegionInspectorTests.WriteBadRegion(RegionPath("junk"), "random");
+        InspectRegionInspectorTests.WriteBadRegion(RegionPath("held"), "random");
+        using var holder = new FileStream(RegionPath("held"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+
+        IReadOnlyList<RemovedRegion> removed = Inspector().CleanupDeadRegions(null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed.Select(r => r.Name), Is.EqualTo(new[] { "junk" }));
+            Assert.That(removed.Single().Reason, Does.StartWith("not a readable region (").And.Contain("wrong magic").And.EndWith("no process has the file open or mapped"));
+            Assert.That(File.Exists(RegionPath("junk")), Is.False);
+            Assert.That(File.Exists(RegionPath("held")), Is.True, "open by this process");
+            Assert.That(File.Exists(RegionPath("good")), Is.True);
+        });
+    }
+
+    [Test]
+    public void NeverRemovesAFileWritableByOthers()
+    {
+        string path = RegionPath("loose");
+        File.WriteAllBytes(path, new byte[64]);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Inspector().CleanupDeadRegions(null), Is.Empty);
+            Assert.That(File.Exists(path), Is.True);
+        });
+    }
+
+    [Test]
+    public void CleanupOfAnUnknownNameIsAClearError()
+    {
+        var error = Assert.Throws<CliException>(() => Inspector().CleanupDeadRegions("nobody"));
+
+        Assert.That(error!.Message, Does.Contain("no region named 'nobody'"));
+    }
+}
