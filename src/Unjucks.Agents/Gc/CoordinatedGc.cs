@@ -274,10 +274,11 @@ public static class CoordinatedGc
         }
 
         return new GcAgentReport(t.AgentSlot, t.Pid, GcAgentOutcome.Collected, after.BytesBefore, after.BytesAfter, after.Gen2Before, after.Gen2After,
-            TimeSpan.FromTicks(after.PauseTicksAfter - after.PauseTicksBefore), null)
+            TimeSpan.FromTicks(after.GcTimeTicks), null)
         {
             InductionTime = r.Induction?.SessionStart ?? TimeSpan.Zero,
             PausedFor = TimeSpan.FromTicks(after.PausedTicks),
+            Measurement = after.Source == GcAckSource.InducedGc ? GcMeasurement.InducedGc : GcMeasurement.TotalMemory,
         };
     }
 

@@ -14,19 +14,23 @@
 //
 // Key "gc/ack/<agent slot>" (one per agent; written by that agent only), 64 bytes:
 //
-//   0          1       2        3          4        8              16             24             32           36          40
-//   +----------+-------+--------+----------+--------+--------------+--------------+--------------+------------+-----------+
-//   | format=1 | phase | reason | reserved | pid    | epoch (i64)  | bytes before | bytes after  | gen2 before| gen2 after|
-//   +----------+-------+--------+----------+--------+--------------+--------------+--------------+------------+-----------+
+//   0          1       2        3        4        8              16             24             32           36          40
+//   +----------+-------+--------+--------+--------+--------------+--------------+--------------+------------+-----------+
+//   | format=1 | phase | reason | source | pid    | epoch (i64)  | bytes before | bytes after  | gen2 before| gen2 after|
+//   +----------+-------+--------+--------+--------+--------------+--------------+--------------+------------+-----------+
 //   40                       48                       56                    64
 //   +------------------------+------------------------+---------------------+
-//   | GC pause before (ticks)| GC pause after (ticks) | paused for (ticks)  |
+//   | GC time (ticks)        | GC index (i64)         | paused for (ticks)  |
 //   +------------------------+------------------------+---------------------+
-//   phase: 1 Paused (before-values valid; the agent is blocked), 2 Released (after-values valid too)
+//   phase: 1 Paused (the agent is blocked; bytes before = GC.GetTotalMemory(false), gen2 before valid),
+//          2 Released (everything valid)
 //   reason (phase 2): 1 resumed by the coordinator, 2 the request's pause budget ran out, 3 the coordinator died,
 //   4 the agent's caller cancelled, 5 the request was replaced by another epoch
-//   bytes = GC.GetTotalMemory(false), gen2 = GC.CollectionCount(2), GC pause = GC.GetTotalPauseDuration()
-//   (all of the agent process itself), paused for = the agent's own stopwatch from ack to release.
+//   source (phase 2): 1 = bytes before/after and GC time are the agent runtime's own record of the full blocking
+//   GC that ran during the pause (GC.GetGCMemoryInfo(GCKind.FullBlocking): heap size on entry and on exit summed
+//   over generations, pause durations), GC index = that GC's index; 2 = no full blocking GC was seen during the
+//   pause: GC.GetTotalMemory(false) at ack and at release, GC.GetTotalPauseDuration() growth, GC index 0.
+//   gen2 = GC.CollectionCount(2) of the agent process; paused for = the agent's own stopwatch, ack to release.
 using System.Buffers.Binary;
 using System.Globalization;
 
@@ -57,14 +61,22 @@ internal enum GcReleaseReason : byte
     Superseded = 5,
 }
 
+/// <summary>Where an acknowledgement's byte and time values come from (see the table above).</summary>
+internal enum GcAckSource : byte
+{
+    None = 0,
+    InducedGc = 1,
+    TotalMemory = 2,
+}
+
 /// <summary>The value of <see cref="GcPauseLayout.RequestKey"/>.</summary>
 internal readonly record struct GcPauseRequest(
     GcRequestState State, long Epoch, int CoordinatorPid, int CoordinatorSlot, int CoordinatorGeneration, int PauseBudgetMs);
 
 /// <summary>The value of an agent's <see cref="GcPauseLayout.AckKey"/>.</summary>
 internal readonly record struct GcPauseAck(
-    GcAckPhase Phase, GcReleaseReason Reason, int Pid, long Epoch, long BytesBefore, long BytesAfter, int Gen2Before, int Gen2After,
-    long PauseTicksBefore, long PauseTicksAfter, long PausedTicks);
+    GcAckPhase Phase, GcReleaseReason Reason, GcAckSource Source, int Pid, long Epoch, long BytesBefore, long BytesAfter, int Gen2Before, int Gen2After,
+    long GcTimeTicks, long GcIndex, long PausedTicks);
 
 /// <summary>Keys, offsets and codecs of the coordinated-GC records (see the table at the top of this file).</summary>
 internal static class GcPauseLayout
@@ -87,15 +99,16 @@ internal static class GcPauseLayout
     public const int AckFormatOffset = 0;
     public const int AckPhaseOffset = AckFormatOffset + 1;
     public const int AckReasonOffset = AckPhaseOffset + 1;
-    public const int AckPidOffset = AckReasonOffset + 1 + 1; // u8 reserved
+    public const int AckSourceOffset = AckReasonOffset + 1;
+    public const int AckPidOffset = AckSourceOffset + 1;
     public const int AckEpochOffset = AckPidOffset + 4;
     public const int AckBytesBeforeOffset = AckEpochOffset + 8;
     public const int AckBytesAfterOffset = AckBytesBeforeOffset + 8;
     public const int AckGen2BeforeOffset = AckBytesAfterOffset + 8;
     public const int AckGen2AfterOffset = AckGen2BeforeOffset + 4;
-    public const int AckPauseBeforeOffset = AckGen2AfterOffset + 4;
-    public const int AckPauseAfterOffset = AckPauseBeforeOffset + 8;
-    public const int AckPausedForOffset = AckPauseAfterOffset + 8;
+    public const int AckGcTimeOffset = AckGen2AfterOffset + 4;
+    public const int AckGcIndexOffset = AckGcTimeOffset + 8;
+    public const int AckPausedForOffset = AckGcIndexOffset + 8;
     public const int AckBytes = AckPausedForOffset + 8;
 
     /// <summary>The largest value either record needs: the region's MaxValueBytes must be at least this.</summary>
@@ -139,14 +152,15 @@ internal static class GcPauseLayout
         d[AckFormatOffset] = Format;
         d[AckPhaseOffset] = (byte)a.Phase;
         d[AckReasonOffset] = (byte)a.Reason;
+        d[AckSourceOffset] = (byte)a.Source;
         BinaryPrimitives.WriteInt32LittleEndian(d[AckPidOffset..], a.Pid);
         BinaryPrimitives.WriteInt64LittleEndian(d[AckEpochOffset..], a.Epoch);
         BinaryPrimitives.WriteInt64LittleEndian(d[AckBytesBeforeOffset..], a.BytesBefore);
         BinaryPrimitives.WriteInt64LittleEndian(d[AckBytesAfterOffset..], a.BytesAfter);
         BinaryPrimitives.WriteInt32LittleEndian(d[AckGen2BeforeOffset..], a.Gen2Before);
         BinaryPrimitives.WriteInt32LittleEndian(d[AckGen2AfterOffset..], a.Gen2After);
-        BinaryPrimitives.WriteInt64LittleEndian(d[AckPauseBeforeOffset..], a.PauseTicksBefore);
-        BinaryPrimitives.WriteInt64LittleEndian(d[AckPauseAfterOffset..], a.PauseTicksAfter);
+        BinaryPrimitives.WriteInt64LittleEndian(d[AckGcTimeOffset..], a.GcTimeTicks);
+        BinaryPrimitives.WriteInt64LittleEndian(d[AckGcIndexOffset..], a.GcIndex);
         BinaryPrimitives.WriteInt64LittleEndian(d[AckPausedForOffset..], a.PausedTicks);
     }
 
@@ -162,14 +176,15 @@ internal static class GcPauseLayout
         ack = new GcPauseAck(
             (GcAckPhase)s[AckPhaseOffset],
             (GcReleaseReason)s[AckReasonOffset],
+            (GcAckSource)s[AckSourceOffset],
             BinaryPrimitives.ReadInt32LittleEndian(s[AckPidOffset..]),
             BinaryPrimitives.ReadInt64LittleEndian(s[AckEpochOffset..]),
             BinaryPrimitives.ReadInt64LittleEndian(s[AckBytesBeforeOffset..]),
             BinaryPrimitives.ReadInt64LittleEndian(s[AckBytesAfterOffset..]),
             BinaryPrimitives.ReadInt32LittleEndian(s[AckGen2BeforeOffset..]),
             BinaryPrimitives.ReadInt32LittleEndian(s[AckGen2AfterOffset..]),
-            BinaryPrimitives.ReadInt64LittleEndian(s[AckPauseBeforeOffset..]),
-            BinaryPrimitives.ReadInt64LittleEndian(s[AckPauseAfterOffset..]),
+            BinaryPrimitives.ReadInt64LittleEndian(s[AckGcTimeOffset..]),
+            BinaryPrimitives.ReadInt64LittleEndian(s[AckGcIndexOffset..]),
             BinaryPrimitives.ReadInt64LittleEndian(s[AckPausedForOffset..]));
         return true;
     }

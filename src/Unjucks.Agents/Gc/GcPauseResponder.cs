@@ -59,6 +59,7 @@ public sealed class GcPauseResponder
     /// <param name="cancellationToken">Ends a pause early (the release is still published, reason "cancelled").</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled during a pause.</exception>
     /// <exception cref="ObjectDisposedException">The region was disposed.</exception>
+    /// <exception cref="InvalidDataException">The region's "gc/request" value was written by something else (another format).</exception>
     public void AtSafePoint(CancellationToken cancellationToken = default)
     {
         long sequence = _region.ChangeSequence; // acquire load; pairs with the full-fence increment in every state write
@@ -104,9 +105,10 @@ public sealed class GcPauseResponder
         long bytesBefore = GC.GetTotalMemory(forceFullCollection: false);
         int gen2Before = GC.CollectionCount(2);
         long pauseBefore = GC.GetTotalPauseDuration().Ticks;
+        long fullGcIndexBefore = GC.GetGCMemoryInfo(GCKind.FullBlocking).Index;
         long start = Stopwatch.GetTimestamp();
         GcRegionRecords.WriteAck(_region, key, new GcPauseAck(
-            GcAckPhase.Paused, GcReleaseReason.None, pid, request.Epoch, bytesBefore, 0, gen2Before, 0, pauseBefore, 0, 0));
+            GcAckPhase.Paused, GcReleaseReason.None, GcAckSource.None, pid, request.Epoch, bytesBefore, 0, gen2Before, 0, 0, 0, 0));
         GcReleaseReason reason = GcReleaseReason.Cancelled;
         try
         {
@@ -115,12 +117,37 @@ public sealed class GcPauseResponder
         finally
         {
             // Read right after waking, before returning to the caller's work, so nothing of ours is allocated between.
-            long bytesAfter = GC.GetTotalMemory(forceFullCollection: false);
-            int gen2After = GC.CollectionCount(2);
-            long pauseAfter = GC.GetTotalPauseDuration().Ticks;
             long pausedFor = Stopwatch.GetElapsedTime(start).Ticks;
-            GcRegionRecords.WriteAck(_region, key, new GcPauseAck(
-                GcAckPhase.Released, reason, pid, request.Epoch, bytesBefore, bytesAfter, gen2Before, gen2After, pauseBefore, pauseAfter, pausedFor));
+            int gen2After = GC.CollectionCount(2);
+            GCMemoryInfo full = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+            GcPauseAck release;
+            if (full.Index > fullGcIndexBefore)
+            {
+                // The runtime's own record of the (induced) full blocking GC: unaffected by what this process allocated
+                // between the ack and the GC (the EventPipe session's EventSource set-up allocates in the agent).
+                long heapBefore = 0, heapAfter = 0;
+                foreach (GCGenerationInfo generation in full.GenerationInfo)
+                {
+                    heapBefore += generation.SizeBeforeBytes;
+                    heapAfter += generation.SizeAfterBytes;
+                }
+
+                long gcTime = 0;
+                foreach (TimeSpan pause in full.PauseDurations)
+                {
+                    gcTime += pause.Ticks;
+                }
+
+                release = new GcPauseAck(GcAckPhase.Released, reason, GcAckSource.InducedGc, pid, request.Epoch, heapBefore, heapAfter,
+                    gen2Before, gen2After, gcTime, full.Index, pausedFor);
+            }
+            else
+            {
+                release = new GcPauseAck(GcAckPhase.Released, reason, GcAckSource.TotalMemory, pid, request.Epoch, bytesBefore,
+                    GC.GetTotalMemory(forceFullCollection: false), gen2Before, gen2After, GC.GetTotalPauseDuration().Ticks - pauseBefore, 0, pausedFor);
+            }
+
+            GcRegionRecords.WriteAck(_region, key, release);
             Interlocked.Increment(ref _pausesServed); // atomic counter; read by PausesServed
         }
     }

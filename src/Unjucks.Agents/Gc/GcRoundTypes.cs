@@ -18,24 +18,42 @@ public enum GcAgentOutcome
     Failed,
 }
 
-/// <summary>One agent's part of a GC round. Byte and count values are the agent process's own (<c>GC.GetTotalMemory(false)</c>, <c>GC.CollectionCount(2)</c>).</summary>
+/// <summary>Where a report's byte and time values come from.</summary>
+public enum GcMeasurement
+{
+    /// <summary>Nothing was measured (the agent was not collected).</summary>
+    None,
+
+    /// <summary>
+    /// The agent runtime's own record of the induced full blocking GC (<c>GC.GetGCMemoryInfo(GCKind.FullBlocking)</c>):
+    /// heap size on entry to and on exit from that GC summed over generations, and its pause durations.
+    /// </summary>
+    InducedGc,
+
+    /// <summary>
+    /// Fallback when the agent saw no new full blocking GC during its pause: <c>GC.GetTotalMemory(false)</c> at the
+    /// acknowledgement and at the release, and the growth of <c>GC.GetTotalPauseDuration()</c> between them.
+    /// </summary>
+    TotalMemory,
+}
+
+/// <summary>One agent's part of a GC round; every number is the agent process's own (see <see cref="Measurement"/>).</summary>
 /// <param name="AgentSlot">Registry slot.</param>
 /// <param name="Pid">Process id.</param>
 /// <param name="Outcome">What happened.</param>
-/// <param name="BytesBefore">Managed bytes in use when the agent acknowledged (0 when it did not).</param>
-/// <param name="BytesAfter">Managed bytes in use when the agent was released (0 unless <see cref="GcAgentOutcome.Collected"/>).</param>
-/// <param name="Gen2Before">Gen-2 collection count at the acknowledgement.</param>
-/// <param name="Gen2After">Gen-2 collection count at the release.</param>
-/// <param name="GcTime">
-/// The agent's own <c>GC.GetTotalPauseDuration()</c> growth between acknowledgement and release: the time the
-/// runtime suspended the agent's managed threads for collections while it was paused (the induced GC, plus any
-/// GC another thread of the agent triggered meanwhile). Zero unless collected.
+/// <param name="BytesBefore">
+/// Collected: managed heap bytes on entry to the induced GC (<see cref="GcMeasurement.InducedGc"/>). Failed after an
+/// acknowledgement: <c>GC.GetTotalMemory(false)</c> at the acknowledgement. Otherwise 0.
 /// </param>
+/// <param name="BytesAfter">Collected: managed heap bytes on exit from the induced GC; otherwise 0.</param>
+/// <param name="Gen2Before">The agent's <c>GC.CollectionCount(2)</c> at the acknowledgement.</param>
+/// <param name="Gen2After">The agent's <c>GC.CollectionCount(2)</c> at the release (0 unless collected).</param>
+/// <param name="GcTime">Collected: the induced GC's own pause (the time the agent runtime suspended managed threads for it); otherwise zero.</param>
 /// <param name="Error">Why the agent was not collected, or null.</param>
 public sealed record GcAgentReport(int AgentSlot, int Pid, GcAgentOutcome Outcome, long BytesBefore,
     long BytesAfter, int Gen2Before, int Gen2After, TimeSpan GcTime, string? Error)
 {
-    /// <summary><see cref="BytesBefore"/> minus <see cref="BytesAfter"/> when collected (negative if the agent's other threads allocated more than the GC freed), else 0.</summary>
+    /// <summary><see cref="BytesBefore"/> minus <see cref="BytesAfter"/> when collected, else 0.</summary>
     public long BytesFreed => Outcome == GcAgentOutcome.Collected ? BytesBefore - BytesAfter : 0;
 
     /// <summary><see cref="BytesFreed"/> divided by <see cref="BytesBefore"/> (0 when not collected or nothing was in use).</summary>
@@ -46,6 +64,9 @@ public sealed record GcAgentReport(int AgentSlot, int Pid, GcAgentOutcome Outcom
 
     /// <summary>How long the agent was paused, on its own clock (acknowledgement to release); zero unless it reported.</summary>
     public TimeSpan PausedFor { get; init; }
+
+    /// <summary>Where <see cref="BytesBefore"/>, <see cref="BytesAfter"/> and <see cref="GcTime"/> come from.</summary>
+    public GcMeasurement Measurement { get; init; }
 }
 
 /// <summary>The outcome of one coordinated GC round.</summary>

@@ -14,6 +14,8 @@ public class GcPauseLayoutTests
         Assert.That(GcPauseLayout.AckBytes, Is.EqualTo(64));
         Assert.That(GcPauseLayout.AckEpochOffset, Is.EqualTo(8));
         Assert.That(GcPauseLayout.AckGen2BeforeOffset, Is.EqualTo(32));
+        Assert.That(GcPauseLayout.AckPidOffset, Is.EqualTo(4));
+        Assert.That(GcPauseLayout.AckGcTimeOffset, Is.EqualTo(40));
         Assert.That(GcPauseLayout.AckPausedForOffset, Is.EqualTo(56));
         Assert.That(GcPauseLayout.MaxRecordBytes, Is.EqualTo(64));
         Assert.That(GcPauseLayout.AckKey(12), Is.EqualTo("gc/ack/12"));
@@ -27,7 +29,7 @@ public class GcPauseLayoutTests
         GcPauseLayout.Write(buffer, request);
         Assert.That(GcPauseLayout.ReadRequest(buffer), Is.EqualTo(request));
 
-        var ack = new GcPauseAck(GcAckPhase.Released, GcReleaseReason.CoordinatorDied, 99, 17, 1L << 40, 12345, 3, 4, 1000, 2500, 777);
+        var ack = new GcPauseAck(GcAckPhase.Released, GcReleaseReason.CoordinatorDied, GcAckSource.InducedGc, 99, 17, 1L << 40, 12345, 3, 4, 1000, 2500, 777);
         Span<byte> ackBuffer = stackalloc byte[GcPauseLayout.AckBytes];
         GcPauseLayout.Write(ackBuffer, ack);
         Assert.That(GcPauseLayout.TryReadAck(ackBuffer, out var back), Is.True);

@@ -23,6 +23,34 @@ public class GcPauseResponderTests : GcRegionTestBase
     }
 
     [Test]
+    public void AtSafePoint_allocates_nothing_without_a_pause()
+    {
+        var agent = OpenRegion();
+        var responder = new GcPauseResponder(agent);
+        WriteRequest(Region, TimeSpan.FromSeconds(30));
+        Assert.That(GcRegionRecords.TryReadRequest(Region, out var request, out long version), Is.True);
+        Assert.That(GcRegionRecords.TryWriteRequest(Region, request with { State = GcRequestState.Resumed }, version, out _), Is.True);
+        byte[] value = [1];
+        for (int i = 0; i < 100; i++)
+        {
+            responder.AtSafePoint(); // warm up (tiered JIT)
+            agent.State.Write("unrelated", value);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            responder.AtSafePoint(); // unchanged sequence: the fast path
+            agent.State.Write("unrelated", value);
+            responder.AtSafePoint(); // moved sequence: reads the (resumed) request
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.Zero, "bytes allocated by 2000 safe points and 1000 unrelated writes");
+        Assert.That(responder.PausesServed, Is.Zero);
+    }
+
+    [Test]
     public void AtSafePoint_after_a_resumed_round_does_nothing()
     {
         long epoch = WriteRequest(Region, TimeSpan.FromSeconds(30));
