@@ -63,7 +63,8 @@ public sealed class GcPauseResponder
     public void AtSafePoint(CancellationToken cancellationToken = default)
     {
         long sequence = _region.ChangeSequence; // acquire load; pairs with the full-fence increment in every state write
-        // Plain-enough read of our own cache: a stale value only costs one extra request read.
+        // Acquire read of this instance's cache; pairs with the Volatile.Write in CheckRequest (possibly another
+        // caller thread). A stale value only costs one extra read of the request.
         if (sequence == Volatile.Read(ref _lastSeenSequence))
         {
             return;
