@@ -20,7 +20,16 @@ internal sealed class GcTestAgentProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static async Task<GcTestAgentProcess> StartAsync()
+    /// <summary>The child's agent slot in the region ("gc-loop" mode only; -1 otherwise).</summary>
+    public int Slot { get; private set; } = -1;
+
+    public static Task<GcTestAgentProcess> StartAsync() => StartCoreAsync([], expectSlot: false);
+
+    /// <summary>Starts a "gc-loop" child on region <paramref name="regionName"/> in <paramref name="directory"/>: cooperative or deaf.</summary>
+    public static Task<GcTestAgentProcess> StartLoopAsync(string directory, string regionName, bool cooperative) =>
+        StartCoreAsync(["gc-loop", directory, regionName, cooperative ? "coop" : "deaf"], expectSlot: true);
+
+    private static async Task<GcTestAgentProcess> StartCoreAsync(string[] args, bool expectSlot)
     {
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -30,12 +39,27 @@ internal sealed class GcTestAgentProcess : IDisposable
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(AgentDll());
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the GC test agent");
         var agent = new GcTestAgentProcess(process);
         try
         {
             string line = await agent.ReadLineAsync();
-            Assert.That(line, Is.EqualTo("ready " + process.Id.ToString(CultureInfo.InvariantCulture)), "the agent's first line");
+            string ready = "ready " + process.Id.ToString(CultureInfo.InvariantCulture);
+            if (expectSlot)
+            {
+                Assert.That(line, Does.StartWith(ready + " "), "the agent's first line");
+                agent.Slot = int.Parse(line[(ready.Length + 1)..], CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                Assert.That(line, Is.EqualTo(ready), "the agent's first line");
+            }
+
             return agent;
         }
         catch
@@ -43,6 +67,17 @@ internal sealed class GcTestAgentProcess : IDisposable
             agent.Dispose();
             throw;
         }
+    }
+
+    /// <summary>"gc-loop" mode: the loop's iteration count and the responder's PausesServed.</summary>
+    public async Task<(long Iterations, long PausesServed)> IterAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("iter");
+        await _process.StandardInput.FlushAsync();
+        string line = await ReadLineAsync();
+        string[] parts = line.Split(' ');
+        Assert.That(parts, Has.Length.EqualTo(3).And.ItemAt(0).EqualTo("iter"), $"unexpected reply '{line}'");
+        return (long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
     }
 
     /// <summary>Asks the child for its own <c>GC.CollectionCount(2)</c> and <c>GC.GetTotalMemory(false)</c>.</summary>
