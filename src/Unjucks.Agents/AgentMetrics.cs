@@ -48,12 +48,19 @@ public sealed class AgentMetrics : IDisposable
     private readonly object[] _agentTags;
     private readonly TimeProvider _time;
     private readonly long _windowTicks;
+
+    // Granularity of the sliding window: a summary cut younger than this merges into the newest bucket, so
+    // the window holds at most BucketsPerWindow + 1 buckets (two histograms each) however often
+    // GetSummary is called; a dashboard polling every 250 ms no longer grows memory with the window.
+    private const int BucketsPerWindow = 20;
+    private readonly long _bucketTicks;
     private readonly Counter<long> _operations;
     private readonly Histogram<double> _durationInstrument;
     private readonly Histogram<double> _queueInstrument;
 
     private readonly object _readLock = new();
     private readonly Queue<MetricsBucket> _buckets = new();
+    private MetricsBucket? _newest;
     private readonly long[] _lastCompleted;
     private long _lastTotalTicks;
     private long _lastUserTicks;
@@ -81,6 +88,7 @@ public sealed class AgentMetrics : IDisposable
         AgentCount = agentCount;
         _time = options.TimeProvider;
         _windowTicks = (long)(options.Window.TotalSeconds * _time.TimestampFrequency);
+        _bucketTicks = Math.Max(1, _windowTicks / BucketsPerWindow);
         _slots = new AgentSlot[agentCount];
         _lastCompleted = new long[agentCount];
         _agentTags = new object[agentCount];
@@ -256,7 +264,15 @@ public sealed class AgentMetrics : IDisposable
         _lastTotalTicks = total;
         _lastUserTicks = user;
         _lastCut = now;
+        // The newest bucket is never dequeued (GetSummary keeps at least one), so _newest stays in the queue.
+        if (_newest is not null && now - _newest.Start < _bucketTicks)
+        {
+            _newest.Merge(bucket);
+            return;
+        }
+
         _buckets.Enqueue(bucket);
+        _newest = bucket;
     }
 
     private double CumulativeOverhead()
@@ -311,5 +327,21 @@ public sealed class AgentMetrics : IDisposable
         public long TotalTicks;
         public long UserTicks;
         public long MaxQueueDepth;
+
+        /// <summary>Folds a later, adjacent interval into this bucket.</summary>
+        public void Merge(MetricsBucket later)
+        {
+            End = later.End;
+            Latency.Add(later.Latency);
+            QueueTime.Add(later.QueueTime);
+            for (int i = 0; i < Completed.Length; i++)
+            {
+                Completed[i] += later.Completed[i];
+            }
+
+            TotalTicks += later.TotalTicks;
+            UserTicks += later.UserTicks;
+            MaxQueueDepth = Math.Max(MaxQueueDepth, later.MaxQueueDepth);
+        }
     }
 }
