@@ -19,12 +19,21 @@ public class DequeStressTests
 
     [Test]
     [Repeat(Repeats)]
+    public void NearlyEmpty_OwnerPopsAsOftenAsItPushes([Values(1, 4, 16)] int thieves)
+    {
+        // The owner pops after half of its pushes, so the deque mostly holds 0 to 2 items and the owner and
+        // the thieves keep racing for the last item (the CAS path of TryPop).
+        Run(thieves, 0, popOneIn: 2);
+    }
+
+    [Test]
+    [Repeat(Repeats)]
     public void AcrossCounterBoundaries([Values(int.MaxValue - 5L, uint.MaxValue - 5L, long.MaxValue - 5)] long start)
     {
         Run(4, start);
     }
 
-    private static void Run(int thieves, long start)
+    private static void Run(int thieves, long start, int popOneIn = 4)
     {
         var owner = new WorkStealingDeque<int>(2, start);
         var own = new WorkStealingDeque<int>[thieves];
@@ -56,7 +65,7 @@ public class DequeStressTests
                 for (int i = 0; i < Items; i++)
                 {
                     owner.Push(i);
-                    if (random.Next(4) == 0 && owner.TryPop(out int popped))
+                    if (random.Next(popOneIn) == 0 && owner.TryPop(out int popped))
                     {
                         Take(popped);
                     }
