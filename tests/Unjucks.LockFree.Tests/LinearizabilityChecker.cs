@@ -195,10 +195,12 @@ internal static class HistoryRunner
 
                         clock = 0;
                         (subject, initial) = create(random);
-                        // Enough overlapping histories, or enough histories with some overlap after 4 s, or a
-                        // hard 30 s bound (a loaded machine may rarely run two of the threads at once).
-                        stop = failure is not null || overlapping >= minOverlapping
-                            || (overlapping >= minOverlapping / 10 && (histories >= maxHistories || budget.Elapsed > TimeSpan.FromSeconds(4)))
+                        // Enough overlapping histories; or, after maxHistories or 4 s, some overlap (on one core,
+                        // none is required); or a hard 30 s bound (a loaded machine may rarely run two of the
+                        // threads at once).
+                        bool budgetSpent = histories >= maxHistories || budget.Elapsed > TimeSpan.FromSeconds(4);
+                        bool someOverlap = overlapping >= minOverlapping / 10 || Environment.ProcessorCount == 1;
+                        stop = failure is not null || overlapping >= minOverlapping || (budgetSpent && someOverlap)
                             || budget.Elapsed > TimeSpan.FromSeconds(30);
                         // Release: publishes the new subject, initial and stop; pairs with the acquire loads
                         // of phase above.
