@@ -131,6 +131,29 @@ public sealed class MpmcQueue<T>
         }
     }
 
+    /// <summary>
+    /// A snapshot of the number of items: it walks the segments from head to tail (O(number of segments),
+    /// one per 1024 items), counts items whose enqueue has claimed a slot but not yet completed, and may be
+    /// stale by the time it is read. Meant for metrics, not for control decisions.
+    /// </summary>
+    public int Count
+    {
+        get
+        {
+            long count = 0;
+            // Acquire loads throughout; they pair with the fetch-and-adds on the indices and the CAS that
+            // swung _head or linked Next. No stronger ordering is needed for a snapshot.
+            for (Segment? segment = Volatile.Read(ref _head); segment is not null; segment = Volatile.Read(ref segment.Next))
+            {
+                long deq = Math.Min(Volatile.Read(ref segment.DeqIdx.Value), _segmentSize);
+                long enq = Math.Min(Volatile.Read(ref segment.EnqIdx.Value), _segmentSize);
+                count += Math.Max(0, enq - deq);
+            }
+
+            return (int)Math.Min(count, int.MaxValue);
+        }
+    }
+
     /// <summary>Test hook: the number of segments from head to tail (1 when head == tail).</summary>
     internal int SegmentCount
     {

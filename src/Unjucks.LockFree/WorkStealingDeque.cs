@@ -231,6 +231,10 @@ public sealed class WorkStealingDeque<T>
     /// <param name="destination">The caller's own deque; receives the items in the order they were in here,
     /// so its owner pops the newest of them first.</param>
     /// <returns>The number of items moved (0 when this deque was seen empty).</returns>
+    /// <remarks>The batch size is decided from one snapshot of this deque; the items are then claimed one
+    /// Chase-Lev steal at a time (a single-CAS batch claim would race with the owner's CAS-free pops), so
+    /// the move is not one atomic step: other thieves and the owner may take items in between, and fewer
+    /// items may be moved than the snapshot promised.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is this deque.</exception>
     public int StealHalf(WorkStealingDeque<T> destination)

@@ -66,6 +66,7 @@ public class MpmcQueueTests
             }
 
             Assert.That(q.IsEmpty, Is.EqualTo(expected == next), $"round {round}: IsEmpty with {next - expected} inside");
+            Assert.That(q.Count, Is.EqualTo(next - expected), $"round {round}: Count");
         }
     }
 
