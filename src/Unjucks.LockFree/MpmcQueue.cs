@@ -33,8 +33,10 @@
 // (a segment cannot be reused while referenced). Taken values are cleared, so a drained segment that a slow
 // thread still references keeps no items alive.
 //
-// Garbage: one segment (SegmentSize slots) per SegmentSize enqueues, plus, rarely, a segment that lost the
-// race to be linked (dropped at once). Nothing per operation.
+// Garbage: one segment (SegmentSize slots) per SegmentSize enqueues. Enqueuers that overshoot a full
+// segment first spin briefly for the thread that drew index SegmentSize to link the next one, and a
+// segment that loses the race to be linked is reused by its allocator's next attempt, so losing segments
+// are rare and at most one per thread that overshot. Nothing per operation.
 //
 // Failure windows (not lock-free in the strict sense for enqueuers, as in the original): an enqueuer whose
 // slots keep being poisoned by dequeuers overtaking it retries forever in theory; in practice each retry
@@ -174,6 +176,7 @@ public sealed class MpmcQueue<T>
     /// <param name="item">The item to add.</param>
     public void Enqueue(T item)
     {
+        Segment? spare = null; // a segment we allocated but failed to link: private, reused on the next try
         while (true)
         {
             // Acquire: pairs with the CAS that swung _tail (and the CAS that linked the segment), so the
@@ -203,6 +206,19 @@ public sealed class MpmcQueue<T>
 
             // The segment is full. Acquire: pairs with the CAS that linked next.
             Segment? next = Volatile.Read(ref tail.Next);
+            if (next is null && idx != _segmentSize)
+            {
+                // The thread that drew index == SegmentSize is about to link the next segment; wait for it
+                // briefly (spinning only, never yielding) rather than allocate a segment that would
+                // probably lose the race and become garbage. If it is slow (preempted), allocate anyway:
+                // no enqueuer ever depends on another one.
+                var wait = new Backoff();
+                while (!wait.NextSpinWillYield && (next = Volatile.Read(ref tail.Next)) is null)
+                {
+                    wait.Spin(); // acquire load above pairs with the CAS that links Next
+                }
+            }
+
             if (next is not null)
             {
                 // Help swing the tail (full-fence CAS; failure means someone else did).
@@ -210,8 +226,9 @@ public sealed class MpmcQueue<T>
                 continue;
             }
 
-            // Allocate the next segment with our item already in slot 0.
-            var segment = new Segment(_segmentSize);
+            // Allocate the next segment with our item already in slot 0 (or reuse our unpublished spare).
+            Segment segment = spare ?? new Segment(_segmentSize);
+            spare = null;
             segment.Slots[0].Value = item;
             segment.Slots[0].State = Written;
             segment.EnqIdx.Value = 1;
@@ -224,7 +241,12 @@ public sealed class MpmcQueue<T>
                 return;
             }
 
-            // Lost the race to link: the segment is dropped (rare garbage). Retry on the winner's segment.
+            // Lost the race to link: no other thread has seen this segment, so keep it for our next try
+            // (cleared, so that it does not keep the item alive if we never need it).
+            segment.Slots[0].Value = default!;
+            segment.Slots[0].State = Empty;
+            segment.EnqIdx.Value = 0;
+            spare = segment;
         }
     }
 
