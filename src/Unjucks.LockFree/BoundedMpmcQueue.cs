@@ -211,6 +211,7 @@ public sealed class BoundedMpmcQueue<T>
     {
         Slot[] slots = _slots;
         var backoff = new Backoff();
+        // First guess of the position to dequeue; acquire is not needed (the CAS below validates it).
         long pos = Volatile.Read(ref _head.Value);
         while (true)
         {
@@ -253,6 +254,7 @@ public sealed class BoundedMpmcQueue<T>
                 }
 
                 backoff.Spin();
+                // Acquire: a fresh head (another consumer may have taken pos meanwhile).
                 pos = Volatile.Read(ref _head.Value);
             }
             else
@@ -263,10 +265,10 @@ public sealed class BoundedMpmcQueue<T>
         }
     }
 
-    /// <summary>Test hook: the next position to dequeue.</summary>
+    /// <summary>Test hook: the next position to dequeue (acquire load; tests read it after joining threads).</summary>
     internal long HeadPosition => Volatile.Read(ref _head.Value);
 
-    /// <summary>Test hook: the next position to enqueue.</summary>
+    /// <summary>Test hook: the next position to enqueue (acquire load; tests read it after joining threads).</summary>
     internal long TailPosition => Volatile.Read(ref _tail.Value);
 
     /// <summary>Test hook: whether slot <paramref name="index"/> still references an item (GC reachability).</summary>

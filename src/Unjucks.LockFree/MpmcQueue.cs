@@ -156,7 +156,8 @@ public sealed class MpmcQueue<T>
         }
     }
 
-    /// <summary>Test hook: the number of segments from head to tail (1 when head == tail).</summary>
+    /// <summary>Test hook: the number of segments from head to tail (1 when head == tail). Acquire loads, like
+    /// <see cref="Count"/>; tests call it while no other thread runs.</summary>
     internal int SegmentCount
     {
         get

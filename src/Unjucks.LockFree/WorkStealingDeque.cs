@@ -124,7 +124,7 @@ public sealed class WorkStealingDeque<T>
     /// <summary>A snapshot: true when the deque holds no items.</summary>
     public bool IsEmpty => Count == 0;
 
-    /// <summary>The current buffer size (test and diagnostics hook).</summary>
+    /// <summary>The current buffer size (test and diagnostics hook; acquire load, pairs with the release store in Grow).</summary>
     internal int BufferLength => Volatile.Read(ref _buffer).Length;
 
     /// <summary>Adds <paramref name="item"/> at the bottom. Owner thread only.</summary>
@@ -163,6 +163,7 @@ public sealed class WorkStealingDeque<T>
         // to thieves before we load top, or a thief and the owner could both take the last item. Pairs with
         // the full fence in TrySteal between its loads of top and bottom.
         Interlocked.Exchange(ref _bottom.Value, b);
+        // Load top only after the fence above (acquire: pairs with the thieves' CAS on _top).
         long t = Volatile.Read(ref _top.Value);
         long size = unchecked(b - t);
         if (size < 0)
@@ -282,7 +283,8 @@ public sealed class WorkStealingDeque<T>
         return moved;
     }
 
-    /// <summary>Test hook: whether any slot of the current buffer outside [top, bottom) still references an item.</summary>
+    /// <summary>Test hook: whether any slot of the current buffer outside [top, bottom) still references an item.
+    /// Only meaningful while no other thread uses the deque (the acquire loads below are a snapshot).</summary>
     internal bool HoldsStaleReference()
     {
         T[] buffer = _buffer;
