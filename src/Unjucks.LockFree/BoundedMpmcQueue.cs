@@ -271,6 +271,55 @@ public sealed class BoundedMpmcQueue<T>
     /// <summary>Test hook: the next position to enqueue (acquire load; tests read it after joining threads).</summary>
     internal long TailPosition => Volatile.Read(ref _tail.Value);
 
+    /// <summary>Test hook: claims the next enqueue position without publishing it, as a producer preempted
+    /// between its CAS and its Sequence store would. Call only while no other producer runs.</summary>
+    internal long ClaimEnqueueForTest()
+    {
+        long pos = Volatile.Read(ref _tail.Value); // acquire; single producer by contract
+        ref Slot slot = ref _slots[(int)(pos & _mask)];
+        if (Volatile.Read(ref slot.Sequence) != pos)
+        {
+            throw new InvalidOperationException("Test hook: the next slot is not free.");
+        }
+
+        // Same claim as TryEnqueue (full-fence CAS on _tail).
+        Interlocked.CompareExchange(ref _tail.Value, unchecked(pos + 1), pos);
+        return pos;
+    }
+
+    /// <summary>Test hook: publishes a position claimed by <see cref="ClaimEnqueueForTest"/>.</summary>
+    internal void PublishEnqueueForTest(long pos, T item)
+    {
+        ref Slot slot = ref _slots[(int)(pos & _mask)];
+        slot.Item = item;
+        Volatile.Write(ref slot.Sequence, unchecked(pos + 1)); // release, as in TryEnqueue
+    }
+
+    /// <summary>Test hook: claims and reads the next item without freeing its slot, as a consumer preempted
+    /// between its CAS and its Sequence store would. Call only while no other consumer runs.</summary>
+    internal long ClaimDequeueForTest(out T item)
+    {
+        long pos = Volatile.Read(ref _head.Value); // acquire; single consumer by contract
+        ref Slot slot = ref _slots[(int)(pos & _mask)];
+        if (Volatile.Read(ref slot.Sequence) != unchecked(pos + 1))
+        {
+            throw new InvalidOperationException("Test hook: the next slot holds no published item.");
+        }
+
+        // Same claim as TryDequeue (full-fence CAS on _head).
+        Interlocked.CompareExchange(ref _head.Value, unchecked(pos + 1), pos);
+        item = slot.Item;
+        return pos;
+    }
+
+    /// <summary>Test hook: frees the slot of a position claimed by <see cref="ClaimDequeueForTest"/>.</summary>
+    internal void FreeDequeueForTest(long pos)
+    {
+        ref Slot slot = ref _slots[(int)(pos & _mask)];
+        slot.Item = default!;
+        Volatile.Write(ref slot.Sequence, unchecked(pos + _slots.Length)); // release, as in TryDequeue
+    }
+
     /// <summary>Test hook: whether slot <paramref name="index"/> still references an item (GC reachability).</summary>
     internal bool SlotHoldsValue(int index)
     {

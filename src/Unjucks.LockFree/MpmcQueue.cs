@@ -172,6 +172,36 @@ public sealed class MpmcQueue<T>
         }
     }
 
+    /// <summary>Test hook: takes the next enqueue index without publishing it, as an enqueuer preempted
+    /// between its fetch-and-add and its state CAS would. Returns the segment, opaque to tests.</summary>
+    internal object ClaimEnqueueForTest(out long index)
+    {
+        Segment tail = Volatile.Read(ref _tail); // acquire, as in Enqueue
+        index = Interlocked.Increment(ref tail.EnqIdx.Value) - 1; // the same claim as Enqueue
+        if (index >= _segmentSize)
+        {
+            throw new InvalidOperationException("Test hook: the tail segment is full.");
+        }
+
+        return tail;
+    }
+
+    /// <summary>Test hook: the second half of an enqueue claimed by <see cref="ClaimEnqueueForTest"/>; false
+    /// when a dequeuer poisoned the slot meanwhile (Enqueue would then retry at a new index).</summary>
+    internal bool PublishEnqueueForTest(object segment, long index, T item)
+    {
+        ref Slot slot = ref ((Segment)segment).Slots[index];
+        slot.Value = item;
+        // The same full-fence CAS as Enqueue.
+        if (Interlocked.CompareExchange(ref slot.State, Written, Empty) == Empty)
+        {
+            return true;
+        }
+
+        slot.Value = default!;
+        return false;
+    }
+
     /// <summary>Adds <paramref name="item"/> at the tail. Never fails; allocates a segment once per
     /// 1024 enqueues.</summary>
     /// <param name="item">The item to add.</param>

@@ -77,24 +77,34 @@ public class CsCheckParallelTests
 
         protected abstract bool TryTake(out int item);
 
-        /// <summary>Compares with the model; drains the subject once (CsCheck compares one run with many orders).</summary>
+        /// <summary>Compares with the model; drains the subject once (CsCheck compares one run with many
+        /// orders, possibly from several threads at once, hence the lock).</summary>
         public bool Matches(QueueModel model)
         {
-            if (_remaining is null)
+            List<int> remaining;
+            lock (_dequeued)
             {
-                _remaining = [];
-                while (TryTake(out int i))
+                if (_remaining is null)
                 {
-                    _remaining.Add(i);
+                    var drained = new List<int>();
+                    while (TryTake(out int i))
+                    {
+                        drained.Add(i);
+                    }
+
+                    _remaining = drained;
                 }
+
+                remaining = _remaining;
             }
 
-            return _remaining.SequenceEqual(model.Items)
+            return remaining.SequenceEqual(model.Items)
                 && _dequeued.Order().SequenceEqual(model.Dequeued.Order())
                 && _refused.Order().SequenceEqual(model.Refused.Order());
         }
 
-        public override string ToString() => $"out [{string.Join(",", _dequeued)}] refused [{string.Join(",", _refused)}]";
+        public override string ToString() =>
+            $"out [{string.Join(",", _dequeued)}] refused [{string.Join(",", _refused)}] left [{string.Join(",", _remaining ?? [])}]";
     }
 
     public sealed class BoundedSubject(int capacity) : Subject
