@@ -115,6 +115,30 @@ internal sealed class GcCommandRealRegionTests
     }
 
     [Test]
+    public async Task GcWithAnAgentKilledMidRoundReportsItFailedAndExits1()
+    {
+        CreateRegion("job");
+        var coop = await StartAgentAsync("job", cooperative: true);
+        var deaf = await StartAgentAsync("job", cooperative: false);
+        await coop.WaitForIterationsAsync(5);
+        await deaf.WaitForIterationsAsync(5);
+
+        // A 10-minute acknowledgement timeout: the round ends early only because the killed agent is dropped.
+        var round = CliRun.InvokeAsync(Services(), CancellationToken.None, "gc", "job", "--timeout", "600");
+        WaitForKey(_regions[0], "gc/ack/" + coop.Slot.ToString(CultureInfo.InvariantCulture)); // the round is on, targets chosen
+        deaf.Kill();
+        var run = await round;
+
+        var lines = run.Out.Split('\n');
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+            Assert.That(run.Out, Does.Contain("1 acknowledged, 0 timed out, 1 failed"), run.ToString());
+            Assert.That(lines.FirstOrDefault(l => l.Contains(deaf.Pid.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)), Does.Contain("failed: agent slot"), run.ToString());
+        });
+    }
+
+    [Test]
     public async Task GcOnAnUnknownRegionExits1WithAClearMessage()
     {
         CreateRegion("job");
@@ -145,6 +169,24 @@ internal sealed class GcCommandRealRegionTests
             Assert.That(unnamed.ExitCode, Is.EqualTo(1), unnamed.ToString());
             Assert.That(unnamed.Error, Does.Contain("no running job found (no live agent in empty)"), unnamed.ToString());
         });
+    }
+
+    /// <summary>Waits (on the region's change sequence, one-minute hang guard) until state key <paramref name="key"/> exists.</summary>
+    private static void WaitForKey(SharedRegion region, string key)
+    {
+        var buffer = new byte[region.State.MaxValueBytes];
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            long sequence = region.ChangeSequence;
+            if (region.State.TryRead(key, buffer, out _, out _))
+            {
+                return;
+            }
+
+            Assert.That(System.Diagnostics.Stopwatch.GetElapsedTime(start), Is.LessThan(TimeSpan.FromMinutes(1)), $"hang guard: state key '{key}' never appeared");
+            region.WaitForChange(sequence, TimeSpan.FromMilliseconds(100));
+        }
     }
 
     private GcRegionServices Services() => new(_directory);

@@ -75,6 +75,13 @@ internal sealed class GcTestAgentChild : IDisposable
         }
     }
 
+    /// <summary>SIGKILL, then wait until the process is gone (the kernel has released its registration's flock).</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(30_000);
+    }
+
     public void Dispose()
     {
         if (_disposed)
