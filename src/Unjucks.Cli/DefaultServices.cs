@@ -6,15 +6,11 @@ namespace Unjucks.Cli;
 
 /// <summary>
 /// The real surroundings of the tool. The job engine runs threads mode (<see cref="ThreadsJobEngine"/>); the region
-/// inspector reads the per-user region directory (<see cref="RegionInspector"/>); processes mode and the GC
-/// coordinator wait for the agent-process engine.
+/// inspector reads the per-user region directory (<see cref="RegionInspector"/>), and the GC coordinator runs its
+/// rounds there (<see cref="GcCoordinatorAdapter"/>); processes mode waits for the agent-process engine.
 /// </summary>
 internal sealed class DefaultServices : ICliServices
 {
-    internal const string NotWiredMessage =
-        "engine not wired: this build of unjucks-perf has no GC coordinator yet " +
-        "(it needs the agent-process engine). 'run', 'scale' (--mode threads), 'inspect' and 'bench' work.";
-
     public IJobEngine CreateJobEngine() => new EngineSelector();
 
     // TEMPORARY FALLBACK SWITCH: false while the agent-process engine is not wired, so that 'run' and 'scale' without
@@ -24,7 +20,7 @@ internal sealed class DefaultServices : ICliServices
 
     public IRegionInspector CreateRegionInspector() => new RegionInspector();
 
-    public IGcCoordinator CreateGcCoordinator() => throw new NotSupportedException(NotWiredMessage);
+    public IGcCoordinator CreateGcCoordinator() => new GcCoordinatorAdapter();
 
     public bool OutputIsTerminal => !Console.IsOutputRedirected;
 

@@ -83,19 +83,18 @@ public sealed class ArgumentErrorTests
     }
 
     [Test]
-    public async Task EngineNotWiredIsAClearFailureNotACrash()
+    public async Task GcOnAMissingRegionIsAClearFailureNotACrash()
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        // The job engine (threads mode) and the region inspector are wired; the GC coordinator waits for the
-        // agent-process engine.
+        // The real GC coordinator over the per-user region directory, where no region has this name.
         var code = await Cli.InvokeAsync(["gc", "no-such-job"], Cli.CreateDefaultServices(), output, error);
 
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(1), error.ToString());
-            Assert.That(error.ToString(), Does.Contain("engine not wired"));
+            Assert.That(error.ToString(), Does.Contain("no region named 'no-such-job'").And.Not.Contain("   at "));
         });
     }
 }

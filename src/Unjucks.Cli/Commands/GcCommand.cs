@@ -35,16 +35,19 @@ internal static class GcCommand
         var report = await coordinator.RunRoundAsync(name, timeout, cancellationToken).ConfigureAwait(false);
         context.Console.Write(GcView.Render(report));
         context.Console.WriteLine();
-        return report.Agents.Any(a => a.Outcome == GcOutcome.TimedOut) ? ExitCodes.Failed : ExitCodes.Ok;
+        return report.Agents.All(a => a.Outcome == GcOutcome.Acknowledged) ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     internal static string PickRunningJob(IRegionInspector inspector)
     {
-        var running = inspector.ListRegions().Where(r => !r.IsDead).ToList();
+        // A job runs where agents are registered and alive: a region whose creator alone is alive has no one to collect.
+        var regions = inspector.ListRegions();
+        var running = regions.Where(r => r.Problem is null && r.AgentsAlive > 0).ToList();
+        string idle = regions.Count == 0 ? "" : $" (no live agent in {string.Join(", ", regions.Select(r => r.Name))})";
         return running.Count switch
         {
             1 => running[0].Name,
-            0 => throw new CliException("no running job found; start one with 'unjucks-perf run', or name a region."),
+            0 => throw new CliException($"no running job found{idle}; start one with 'unjucks-perf run', or name a region."),
             _ => throw new CliException($"{running.Count} jobs are running ({string.Join(", ", running.Select(r => r.Name))}); name one: 'unjucks-perf gc NAME'."),
         };
     }

@@ -8,16 +8,20 @@ public enum GcOutcome
 
     /// <summary>The agent did not report back before the round's timeout.</summary>
     TimedOut,
+
+    /// <summary>The agent died, its collection could not be induced, or its after-values never came (see <see cref="AgentGcReport.Error"/>).</summary>
+    Failed,
 }
 
 /// <summary>One agent's part of a coordinated GC round.</summary>
 /// <param name="Slot">Agent slot.</param>
 /// <param name="Pid">Agent pid.</param>
 /// <param name="BytesBefore">Managed heap bytes before its collection.</param>
-/// <param name="BytesAfter">Managed heap bytes after (equal to before when timed out).</param>
+/// <param name="BytesAfter">Managed heap bytes after (equal to before when not collected).</param>
 /// <param name="Pause">GC pause time it reported.</param>
-/// <param name="Outcome">Acknowledged or timed out.</param>
-public sealed record AgentGcReport(int Slot, int Pid, long BytesBefore, long BytesAfter, TimeSpan Pause, GcOutcome Outcome)
+/// <param name="Outcome">Acknowledged, timed out or failed.</param>
+/// <param name="Error">Why the agent was not collected, or null.</param>
+public sealed record AgentGcReport(int Slot, int Pid, long BytesBefore, long BytesAfter, TimeSpan Pause, GcOutcome Outcome, string? Error = null)
 {
     /// <summary>Bytes freed (never negative).</summary>
     public long BytesFreed => Math.Max(0, BytesBefore - BytesAfter);
@@ -38,7 +42,7 @@ public interface IGcCoordinator
     /// <summary>
     /// Runs one round on the job that owns <paramref name="regionName"/>: agents drain in-flight work as the
     /// engine decides, collect, and report. Agents that do not answer within <paramref name="timeout"/> are
-    /// reported as <see cref="GcOutcome.TimedOut"/>. Throws when the region does not exist or has no live job.
+    /// reported as <see cref="GcOutcome.TimedOut"/>, agents that die or cannot be collected as <see cref="GcOutcome.Failed"/>. Throws when the region does not exist or has no live job.
     /// </summary>
     /// <param name="regionName">Region name from <see cref="IRegionInspector.ListRegions"/>.</param>
     /// <param name="timeout">How long to wait for agents.</param>

@@ -30,12 +30,28 @@ internal static class GcView
                 Format.Megabytes(agent.BytesFreed),
                 Format.Duration(agent.Pause),
                 Format.Percent(agent.Efficiency),
-                agent.Outcome == GcOutcome.Acknowledged ? "[green]acknowledged[/]" : "[red]timed out[/]");
+                OutcomeCell(agent));
         }
 
         var freed = report.Agents.Sum(a => a.BytesFreed);
         var timedOut = report.Agents.Count(a => a.Outcome == GcOutcome.TimedOut);
-        table.Caption($"{Format.Megabytes(freed)} freed; {report.Agents.Count - timedOut} acknowledged, {timedOut} timed out");
+        var failed = report.Agents.Count(a => a.Outcome == GcOutcome.Failed);
+        var acknowledged = report.Agents.Count - timedOut - failed;
+        table.Caption(failed == 0
+            ? $"{Format.Megabytes(freed)} freed; {acknowledged} acknowledged, {timedOut} timed out"
+            : $"{Format.Megabytes(freed)} freed; {acknowledged} acknowledged, {timedOut} timed out, {failed} failed");
         return table;
+    }
+
+    // Outcome, then why an agent was not collected (the coordinator's own words), escaped for markup.
+    private static string OutcomeCell(AgentGcReport agent)
+    {
+        string word = agent.Outcome switch
+        {
+            GcOutcome.Acknowledged => "[green]acknowledged[/]",
+            GcOutcome.TimedOut => "[red]timed out[/]",
+            _ => "[red]failed[/]",
+        };
+        return agent.Error is { Length: > 0 } error && agent.Outcome == GcOutcome.Failed ? $"{word}: {Markup.Escape(error)}" : word;
     }
 }
