@@ -120,7 +120,9 @@ internal sealed class AgentLoop
                 stealers[j] = segment.Stealer(j);
             }
 
-            bool payloads = (_control.JobFlags & SessionControlLayout.JobFlagPayloads) != 0;
+            int flags = _control.JobFlags;
+            bool payloads = (flags & SessionControlLayout.JobFlagPayloads) != 0;
+            SharedMessageQueue? shared = (flags & SessionControlLayout.JobFlagSharedQueue) != 0 ? _region.Queue(SessionNames.SharedQueue(_session)) : null;
             long attachedAt = Stopwatch.GetTimestamp();
             long loopBase = _loopTicks;
             int idleRounds = 0;
@@ -160,7 +162,7 @@ internal sealed class AgentLoop
                     continue;
                 }
 
-                if (TrySteal(stealers, own))
+                if (shared is not null ? TryTakeShared(shared, own, seq, table.Capacity) : TrySteal(stealers, own))
                 {
                     idleRounds = 0;
                     continue;
@@ -176,7 +178,7 @@ internal sealed class AgentLoop
                 // fences, then reads our state (SessionControl.SetRunState / JobRun.WakeIfIdle).
                 long seen = _region.ChangeSequence;
                 _control.SetRunState(_me, AgentRunState.Idle);
-                if (inbox.Count > 0 || own.Count > 0 || AnyStealable(stealers) || _control.JobWord != word || !_control.IsActive(_me))
+                if (inbox.Count > 0 || own.Count > 0 || (shared is null ? AnyStealable(stealers) : shared.Count > 0) || _control.JobWord != word || !_control.IsActive(_me))
                 {
                     _control.SetRunState(_me, AgentRunState.Running);
                     idleRounds = 0;
@@ -248,6 +250,24 @@ internal sealed class AgentLoop
         _steals++;
         _stolenIds += n;
         return true;
+    }
+
+    /// <summary>SharedQueue baseline: one id from the shared queue into the own deque (popped and leased next).</summary>
+    private static bool TryTakeShared(SharedMessageQueue shared, SharedTaskDeque own, long seq, int tasks)
+    {
+        Span<byte> message = stackalloc byte[16];
+        while (shared.TryDequeue(message, out int length))
+        {
+            long job = BitConverter.ToInt64(message);
+            long id = BitConverter.ToInt64(message[8..]);
+            if (length == 16 && job == seq && (ulong)id < (ulong)tasks)
+            {
+                own.Push(id); // the deque is empty here (TryPop just failed) and only this thread pushes.
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool AnyStealable(SharedTaskStealer[] stealers)

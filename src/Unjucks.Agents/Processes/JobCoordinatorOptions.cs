@@ -11,6 +11,12 @@ public enum Placement
 
     /// <summary>Agents in turn (skipping full, dead and inactive ones).</summary>
     RoundRobin,
+
+    /// <summary>
+    /// Baseline for measurements: ONE shared MPMC queue in the region (<c>SharedMessageQueue</c>) that every active agent
+    /// dequeues from, one id at a time; no per-agent placement and no stealing. Same task table, leases and recovery.
+    /// </summary>
+    SharedQueue,
 }
 
 /// <summary>Options of <see cref="JobCoordinator.StartAsync"/>.</summary>

@@ -41,6 +41,7 @@ internal sealed class JobRun : IDisposable
     private JobSegment? _segment;
     private SharedTaskStealer[] _stealers = [];
     private SharedTaskInbox[] _inboxes = [];
+    private SharedMessageQueue? _shared;
     private int _roundRobin;
     private int _deaths;
     private long _recovered;
@@ -71,6 +72,18 @@ internal sealed class JobRun : IDisposable
         }
 
         int flags = WritePayloads();
+        if (_options.Placement == Placement.SharedQueue)
+        {
+            _shared = Region.Queue(SessionNames.SharedQueue(_owner.SessionName));
+            Span<byte> stale = stackalloc byte[_shared.MaxMessageBytes];
+            while (_shared.TryDequeue(stale, out _))
+            {
+                // Ids left by an earlier job's sweeps; agents would drop them anyway (they carry the old job number).
+            }
+
+            flags |= SessionControlLayout.JobFlagSharedQueue;
+        }
+
         _segment = JobSegment.Create(_owner.Directory, SessionNames.JobSegment(_owner.SessionName, _seq), _agents.Length, _options.DequeCapacity, _taskCount, _options.InboxCapacity);
         _stealers = [.. Enumerable.Range(0, _agents.Length).Select(_segment.Stealer)];
         _inboxes = [.. Enumerable.Range(0, _agents.Length).Select(_segment.Inbox)];
@@ -307,6 +320,11 @@ internal sealed class JobRun : IDisposable
             return 0;
         }
 
+        if (_shared is not null)
+        {
+            return PlaceShared();
+        }
+
         int cap = _options.DequeCapacity;
         for (int i = 0; i < _agents.Length; i++)
         {
@@ -345,6 +363,48 @@ internal sealed class JobRun : IDisposable
 
         return placed;
     }
+
+    /// <summary>SharedQueue baseline: Queued(pseudo-agent) in the table, then one 16-byte message (job, id) in the shared queue.</summary>
+    private int PlaceShared()
+    {
+        if (!_agents.Any(a => Eligible(a.Index)))
+        {
+            return 0;
+        }
+
+        var table = _segment!.Tasks;
+        Span<byte> message = stackalloc byte[16];
+        BitConverter.TryWriteBytes(message, _seq);
+        int placed = 0;
+        while (_unplaced.Count > 0)
+        {
+            long id = _unplaced.Peek();
+            // Placed on a pseudo-agent no process uses (JobSegmentLayout.MaxAgents < MaxAgent + 1), so Recover(dead)
+            // never touches ids that still sit in the shared queue; a dead agent's dequeued ids are in its deque or
+            // Leased(dead), both recovered; an id a dying agent held in no structure is found by the stall sweep.
+            if (!table.TryPlace(id, SharedQueueAgent))
+            {
+                _unplaced.Dequeue();
+                _queuedHere[id] = false;
+                continue;
+            }
+
+            BitConverter.TryWriteBytes(message[8..], id);
+            if (!_shared!.TryEnqueue(message))
+            {
+                break; // full: the id stays Queued and unplaced; the next round re-places it (Queued -> Queued).
+            }
+
+            _unplaced.Dequeue();
+            _queuedHere[id] = false;
+            placed++;
+        }
+
+        return placed;
+    }
+
+    /// <summary>The pseudo-agent that SharedQueue placement queues tasks on.</summary>
+    internal const int SharedQueueAgent = TaskStateWord.MaxAgent;
 
     private int Choose(int cap)
     {
@@ -394,7 +454,7 @@ internal sealed class JobRun : IDisposable
         // Full fence (store-load): our inbox enqueues above precede the reads of the agents' run states below;
         // pairs with the agent's Interlocked.Exchange of Idle before its last look at its queues.
         Interlocked.MemoryBarrier();
-        bool idle = false, stealable = placed > 0;
+        bool idle = false, stealable = placed > 0 || _shared?.Count > 0;
         for (int i = 0; i < _agents.Length && !(idle && stealable); i++)
         {
             if (_agents[i].Dead)

@@ -11,7 +11,7 @@
 //   24..127                 reserved
 //   128               8     job word: seq << 8 | JobPhase            coordinator (release)
 //   136               4     job task count                           coordinator, before the job word
-//   140               4     job flags (bit 0: payloads in state)     coordinator, before the job word
+//   140               4     job flags (1: payloads, 2: shared q)     coordinator, before the job word
 //   144               4     session stop (0 run, 1 stop)             coordinator (release)
 //   148..255                reserved
 //   256 + i*256       128   agent i, coordinator line: active flag, activation count
@@ -66,6 +66,7 @@ internal static class SessionControlLayout
     internal const int AgentLineEnd = ParkedTicksOffset + 8;
 
     internal const int JobFlagPayloads = 1;
+    internal const int JobFlagSharedQueue = 2;
 
     internal static long SizeOf(int agents) => AgentsOffset + ((long)agents * AgentStride);
 

@@ -33,5 +33,7 @@ internal static class SessionNames
 
     internal static string FailureKey(string session, long seq, long id) => string.Create(CultureInfo.InvariantCulture, $"{session}/{seq}/f/{id}");
 
+    internal static string SharedQueue(string session) => session + "/q";
+
     internal static string WakeKey(string session) => session + "/wake";
 }

@@ -53,6 +53,25 @@ public sealed class JobCoordinatorTests
         Assert.That(s.CoordinationOverhead, Is.InRange(0.0, 1.0));
     }
 
+    [TestCase(Placement.RoundRobin)]
+    [TestCase(Placement.SharedQueue)]
+    [CancelAfter(120_000)]
+    public async Task OtherPlacementsCompleteExactlyOnce(Placement placement, CancellationToken ct)
+    {
+        var options = AgentTestHostLauncher.Options(3, _dir) with { Placement = placement };
+        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        for (int job = 0; job < 2; job++)
+        {
+            JobResult result = await coordinator.RunAsync(5000, null, ct);
+            AssertEveryResult(result, 5000);
+            Assert.That(result.Summary.Agents.Sum(a => a.Commits), Is.EqualTo(5000), $"job {job}: sum of the agents' own commit counts");
+            if (placement == Placement.SharedQueue)
+            {
+                Assert.That(result.Summary.TotalSteals, Is.Zero, "the shared-queue baseline never steals");
+            }
+        }
+    }
+
     [Test]
     [Repeat(3)]
     [CancelAfter(120_000)]
