@@ -16,7 +16,7 @@ internal sealed class BenchSession : IDisposable
     private readonly List<JobSummary> _summaries = [];
     private readonly string _directory;
 
-    public BenchSession(int agents, Placement placement)
+    public BenchSession(int agents, Placement placement, int maxQueuedPerAgent = 0)
     {
         string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
         _directory = Path.Combine(root, "unjucks-bench-jobs-" + Guid.NewGuid().ToString("N")[..12]);
@@ -26,6 +26,7 @@ internal sealed class BenchSession : IDisposable
             AgentCount = agents,
             Directory = _directory,
             Placement = placement,
+            MaxQueuedPerAgent = maxQueuedPerAgent,
             StartupTimeout = TimeSpan.FromSeconds(120),
             ProgressInterval = TimeSpan.FromSeconds(1),
         };

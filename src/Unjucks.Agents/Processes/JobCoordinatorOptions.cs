@@ -37,6 +37,13 @@ public sealed record JobCoordinatorOptions
     /// <summary>Ids per agent deque (power of two); also the most ids queued on one agent at a time. Default 1024.</summary>
     public int DequeCapacity { get; init; } = 1024;
 
+    /// <summary>
+    /// Most ids queued on one agent (deque + inbox) at a time; 0 = the deque capacity. Small values keep work with the
+    /// coordinator (better balance for long tasks, faster hand-over on death) at the price of more placement rounds;
+    /// 1 hands each task to an idle agent (the latency benchmark). Default 0.
+    /// </summary>
+    public int MaxQueuedPerAgent { get; init; }
+
     /// <summary>Ids per agent inbox (power of two; 0 = the deque capacity). Default 0.</summary>
     public int InboxCapacity { get; init; }
 
@@ -83,6 +90,11 @@ public sealed record JobCoordinatorOptions
         if (DequeCapacity < 64 || (DequeCapacity & (DequeCapacity - 1)) != 0 || (InboxCapacity != 0 && (InboxCapacity < 2 || (InboxCapacity & (InboxCapacity - 1)) != 0)))
         {
             throw new ArgumentOutOfRangeException(nameof(DequeCapacity), DequeCapacity, "DequeCapacity must be a power of two >= 64, InboxCapacity 0 or a power of two.");
+        }
+
+        if (MaxQueuedPerAgent < 0 || MaxQueuedPerAgent > DequeCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedPerAgent), MaxQueuedPerAgent, $"MaxQueuedPerAgent must be 0 (the deque capacity) to DequeCapacity ({DequeCapacity}).");
         }
 
         if (StateSlots < 16 || MaxPayloadBytes < 16)

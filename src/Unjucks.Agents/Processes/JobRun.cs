@@ -24,6 +24,7 @@ namespace Unjucks.Agents.Processes;
 /// <summary>The monitor loop of one job (see the file header).</summary>
 internal sealed class JobRun : IDisposable
 {
+    private const int IdleYieldTicks = 64;
     private static readonly long DoneScanTicks = Stopwatch.Frequency / 50; // 20 ms.
 
     private readonly JobCoordinator _owner;
@@ -135,6 +136,7 @@ internal sealed class JobRun : IDisposable
         int lastDone = 0;
         long adaptiveDone = 0, adaptiveAt = _start;
         AgentCounterSnapshot adaptiveSum = default;
+        int idleTicks = 0;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -212,7 +214,10 @@ internal sealed class JobRun : IDisposable
                 nextAdaptive = now + adaptiveTicks;
             }
 
-            if (placed == 0)
+            // Nothing placed: yield a few rounds (a finishing agent frees room within microseconds), then sleep 1 ms
+            // per round so that a long job costs the coordinator almost no CPU.
+            idleTicks = placed == 0 ? idleTicks + 1 : 0;
+            if (idleTicks > IdleYieldTicks)
             {
                 Thread.Sleep(1);
             }
@@ -325,7 +330,7 @@ internal sealed class JobRun : IDisposable
             return PlaceShared();
         }
 
-        int cap = _options.DequeCapacity;
+        int cap = _options.MaxQueuedPerAgent > 0 ? _options.MaxQueuedPerAgent : _options.DequeCapacity;
         for (int i = 0; i < _agents.Length; i++)
         {
             _loads[i] = Eligible(i) ? _stealers[i].Count + _inboxes[i].Count : int.MaxValue;
