@@ -322,6 +322,9 @@ internal sealed class AgentLoop
         if (table.TryCommit(id, _me, epoch, result))
         {
             _commits++;
+            // Published at once (the other counters every 5 ms): the coordinator sums the commits to know when to scan
+            // the table for completion, so the job's end is seen within one coordinator round, not one publish period.
+            _control.WriteCounter(_me, SessionControlLayout.CommitsOffset, _commits);
             if (failure is not null)
             {
                 _failures++;

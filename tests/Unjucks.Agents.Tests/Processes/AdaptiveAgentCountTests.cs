@@ -80,6 +80,27 @@ public sealed class AdaptiveAgentCountTests
         Assert.That(result.Summary.ActiveCountChanges, Has.Some.Matches<ActiveCountChange>(c => c!.OldCount == 3 && c.NewCount == 1));
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task MeasuredSamplesDuringAJobShrinkTheActiveAgentsUnderMemoryPressure(CancellationToken ct)
+    {
+        var options = AgentTestHostLauncher.Options(3, _dir) with
+        {
+            Adaptive = new AdaptiveConcurrencyOptions { MinLimit = 1, MaxLimit = 3, InitialLimit = 3 },
+            AdaptiveInterval = TimeSpan.FromMilliseconds(5),
+            MemoryPressure = () => 0.95, // above the seed policy's 0.9: lower by one per sample.
+        };
+        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 30), ct);
+        JobResult result = await coordinator.RunAsync(10_000, null, ct);
+
+        JobCoordinatorTests.AssertEveryResult(result, 10_000);
+        var changes = result.Summary.ActiveCountChanges;
+        Assert.That(changes, Is.Not.Empty, "the controller lowered the active agents during the job");
+        Assert.That(changes.All(c => c.NewCount < c.OldCount), Is.True, string.Join(", ", changes));
+        Assert.That(coordinator.ActiveAgentCount, Is.EqualTo(changes[^1].NewCount));
+        Assert.That(result.Summary.Agents.Sum(a => a.TasksExecuted), Is.EqualTo(10_000));
+    }
+
     private sealed class ShrinkAt(JobCoordinator coordinator, int atDone) : IProgress<JobProgress>
     {
         public bool Done { get; private set; }

@@ -199,6 +199,21 @@ public sealed class JobCoordinatorTests
         Assert.That(e.StandardError, Does.Contain("crash agent"), e.Message);
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task CancellingAJobStopsItAndTheSessionRunsTheNextOne(CancellationToken ct)
+    {
+        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(workUs: 50), ct);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var cancelAt = new CancelAt(cancel, 500);
+        Assert.That(async () => await coordinator.RunAsync(10_000, cancelAt, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(Directory.EnumerateFiles(_dir, "*.job"), Is.Empty, "the cancelled job's segment was removed");
+
+        JobResult next = await coordinator.RunAsync(1000, null, ct);
+        AssertEveryResult(next, 1000);
+        Assert.That(next.JobSequence, Is.EqualTo(2));
+    }
+
     internal static void AssertEveryResult(JobResult result, int tasks)
     {
         Assert.That(result.Results, Has.Count.EqualTo(tasks));
@@ -211,6 +226,17 @@ public sealed class JobCoordinatorTests
         }
 
         Assert.That(result.Failures, Is.Empty);
+    }
+
+    private sealed class CancelAt(CancellationTokenSource cancel, int atDone) : IProgress<JobProgress>
+    {
+        public void Report(JobProgress value)
+        {
+            if (value.Done >= atDone)
+            {
+                cancel.Cancel();
+            }
+        }
     }
 
     /// <summary>Synchronous progress sink (runs on the coordinator's monitor thread): SIGKILLs one agent once enough tasks are done.</summary>
