@@ -35,7 +35,7 @@ public static class AgentHost
         }
 
         int slot = region.Agents.Register();
-        using var heartbeat = new Timer(static state => Beat((SharedRegion)state!), region, TimeSpan.Zero, options.HeartbeatInterval);
+        using var heartbeat = new Timer(static state => ((Heartbeat)state!).Beat(), new Heartbeat(region), TimeSpan.Zero, options.HeartbeatInterval);
         control.SetRunState(launch.AgentIndex, AgentRunState.WaitingForJob);
         control.PublishRegistration(launch.AgentIndex, slot);
         var loop = new AgentLoop(region, control, options, handler, SafePoints.For(region));
@@ -44,21 +44,34 @@ public static class AgentHost
             // A dedicated thread: the loop blocks on futex waits when idle.
             await Task.Factory.StartNew(() => loop.RunAsync(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap().ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped by the caller: a task it held is recovered by the coordinator once this process exits.
+        }
         finally
         {
             control.SetRunState(launch.AgentIndex, AgentRunState.Exited);
         }
     }
 
-    private static void Beat(SharedRegion region)
+    /// <summary>The heartbeat timer's state: bumps the registry heartbeat and adds the bytes allocated since the last beat.</summary>
+    private sealed class Heartbeat(SharedRegion region)
     {
-        try
+        private long _allocated = GC.GetTotalAllocatedBytes(precise: false);
+
+        public void Beat()
         {
-            region.Agents.Heartbeat();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The host is shutting down; the timer is disposed next.
+            try
+            {
+                region.Agents.Heartbeat();
+                long now = GC.GetTotalAllocatedBytes(precise: false);
+                region.Agents.AddBytesAllocated(now - _allocated); // a callback takes microseconds, so callbacks 100 ms apart do not overlap in practice; the counter is advisory.
+                _allocated = now;
+            }
+            catch (ObjectDisposedException)
+            {
+                // The host is shutting down; the timer is disposed next.
+            }
         }
     }
 }

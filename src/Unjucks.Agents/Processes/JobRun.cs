@@ -307,7 +307,7 @@ internal sealed class JobRun : IDisposable
         {
             foreach (long id in ids)
             {
-                if (!_queuedHere[id])
+                if ((ulong)id < (ulong)_taskCount && !_queuedHere[id])
                 {
                     _queuedHere[id] = true;
                     _unplaced.Enqueue(id);
