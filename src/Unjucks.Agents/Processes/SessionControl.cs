@@ -143,6 +143,7 @@ internal sealed unsafe class SessionControl : IDisposable
         var file = MemoryMappedFile.CreateFromFile(stream, null, size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
         var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
         byte* p = null;
+        // SAFETY: the view stays mapped (pointer acquired) until Dispose releases it; PointerOffset moves to offset 0 of the file.
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         return new SessionControl(path, file, view, p + view.PointerOffset, agents);
     }
