@@ -214,6 +214,28 @@ public sealed class JobCoordinatorTests
         Assert.That(next.JobSequence, Is.EqualTo(2));
     }
 
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task AgentsLeaveWhenTheirCoordinatorIsGone(CancellationToken ct)
+    {
+        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(), ct);
+        AssertEveryResult(await coordinator.RunAsync(100, null, ct), 100);
+        var agents = coordinator.Agents.Select(a => Process.GetProcessById(a.Pid)).ToArray();
+
+        // What a dead coordinator looks like to its agents: its registry slot is no longer held.
+        coordinator.Region.Agents.Unregister();
+        foreach (Process agent in agents)
+        {
+            await agent.WaitForExitAsync(ct);
+            agent.Dispose();
+        }
+
+        foreach (AgentProcessInfo a in coordinator.Agents)
+        {
+            Assert.That(coordinator.Control.RunState(a.Index), Is.EqualTo(AgentRunState.Exited), $"agent {a.Index} left its loop (not killed)");
+        }
+    }
+
     internal static void AssertEveryResult(JobResult result, int tasks)
     {
         Assert.That(result.Results, Has.Count.EqualTo(tasks));
