@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Unjucks.Agents.Processes;
+
+/// <summary>One started agent process: its Process and the end of its standard error.</summary>
+internal sealed class AgentProcess : IDisposable
+{
+    private const int TailChars = 4096;
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+
+    private AgentProcess(int index, Process process)
+    {
+        Index = index;
+        Process = process;
+    }
+
+    internal int Index { get; }
+
+    internal Process Process { get; }
+
+    internal int Pid { get; private set; }
+
+    internal int RegistrySlot { get; set; } = -1;
+
+    /// <summary>Set once the registry said dead (confirmed) or the process exited; never cleared.</summary>
+    internal bool Dead { get; set; }
+
+    internal static AgentProcess Start(int index, ProcessStartInfo psi)
+    {
+        psi.UseShellExecute = false;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardOutput = true;
+        var process = new Process { StartInfo = psi };
+        var agent = new AgentProcess(index, process);
+        process.ErrorDataReceived += (_, e) => agent.AppendError(e.Data);
+        process.OutputDataReceived += static (_, _) => { }; // drained so a chatty agent never blocks on a full pipe.
+        if (!process.Start())
+        {
+            throw new AgentStartupException(index, null, string.Empty, $"could not be started ('{psi.FileName}')");
+        }
+
+        agent.Pid = process.Id;
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return agent;
+    }
+
+    internal bool HasExited
+    {
+        get
+        {
+            try
+            {
+                return Process.HasExited;
+            }
+            catch (InvalidOperationException)
+            {
+                return true;
+            }
+        }
+    }
+
+    internal int? ExitCode => HasExited ? Process.ExitCode : null;
+
+    internal string StandardErrorTail
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString().TrimEnd();
+            }
+        }
+    }
+
+    internal void Kill()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            Process.WaitForExit(5000); // also waits for the redirected streams to drain (stderr tail complete).
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private void AppendError(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _stderr.AppendLine(line);
+            if (_stderr.Length > TailChars)
+            {
+                _stderr.Remove(0, _stderr.Length - TailChars);
+            }
+        }
+    }
+
+    public void Dispose() => Process.Dispose();
+}
