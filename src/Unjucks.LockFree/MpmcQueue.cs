@@ -79,6 +79,9 @@ public sealed class MpmcQueue<T>
     private const int Written = 1;
     private const int Taken = 2;
 
+    // How many short pauses a dequeuer waits for a claimed slot to be published before poisoning it.
+    private const int SpinsBeforePoison = 64;
+
     private readonly int _segmentSize;
 
     // Swung forward by CAS about once per segment. Head and tail are read on every operation and written
@@ -326,6 +329,17 @@ public sealed class MpmcQueue<T>
             // nobody else can change the slot and marking it Taken would order nothing. Acquire load; pairs
             // with the enqueuer's CAS on State (a full fence), so its earlier write of Value is visible.
             int state = Volatile.Read(ref slot.State);
+            // An enqueuer claimed idx (we only take indices below EnqIdx, bar races) and is between its
+            // fetch-and-add and its CAS: give it a bounded moment to publish before poisoning the slot, since
+            // a poisoned slot costs the enqueuer a retry and burns an index (a consumer right behind a
+            // producer otherwise poisons often). Bounded, so a preempted enqueuer still delays nobody for long.
+            // Acquire loads; same pairing as above.
+            for (int spin = 0; state != Written && spin < SpinsBeforePoison; spin++)
+            {
+                Thread.SpinWait(8);
+                state = Volatile.Read(ref slot.State);
+            }
+
             if (state != Written)
             {
                 // Still Empty: poison it, unless the enqueuer publishes first. Full-fence exchange; pairs with
