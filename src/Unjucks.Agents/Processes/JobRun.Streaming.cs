@@ -66,7 +66,7 @@ internal sealed partial class JobRun
             {
                 try
                 {
-                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, _seq, id), payload.Span);
+                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, id), payload.Span);
                 }
                 catch (SharedRegionFullException e)
                 {
@@ -190,7 +190,7 @@ internal sealed partial class JobRun
     {
         if (_hasPayload[id])
         {
-            Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, _seq, id), 0); // Done is final: no agent leases it again.
+            Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, id), 0); // Done is final: no agent leases it again.
         }
 
         TaskCompletionSource<long> tcs = _completions[id]!;
@@ -200,7 +200,7 @@ internal sealed partial class JobRun
             return;
         }
 
-        string key = SessionNames.FailureKey(_owner.SessionName, _seq, id);
+        string key = SessionNames.FailureKey(_owner.SessionName, id);
         byte[] buffer = new byte[Region.State.MaxValueBytes];
         string message = Region.State.TryRead(key, buffer, out int length, out _) ? System.Text.Encoding.UTF8.GetString(buffer, 0, length) : "(message lost)";
         Region.State.TryDelete(key, 0);
@@ -208,19 +208,19 @@ internal sealed partial class JobRun
         tcs.TrySetException(new TaskFailedException(id, message));
     }
 
-    /// <summary>After a cancelled streaming job: removes the payload and failure keys of every task not seen done.</summary>
+    /// <summary>After a cancelled or failed streaming job: removes the payload and failure keys of every task not seen done.</summary>
     private void RemoveStreamingKeys()
     {
-        Abort(null); // closes: no more ids are published after this.
+        Close(); // no more ids are published after this (the caller then ends the completions: Abort).
         DrainSubmissions();
         foreach (long id in _outstanding)
         {
             if (_hasPayload[id])
             {
-                Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, _seq, id), 0);
+                Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, id), 0);
             }
 
-            Region.State.TryDelete(SessionNames.FailureKey(_owner.SessionName, _seq, id), 0);
+            Region.State.TryDelete(SessionNames.FailureKey(_owner.SessionName, id), 0);
         }
     }
 }

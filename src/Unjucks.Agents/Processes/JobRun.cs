@@ -129,28 +129,26 @@ internal sealed partial class JobRun : IDisposable
     internal JobResult RunToEnd(CancellationToken ct)
     {
         int flags = _flags;
-        bool cancelled = false;
+        bool finished = false;
         try
         {
             Monitor(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            cancelled = true;
-            throw;
+            finished = true;
         }
         finally
         {
-            _control.PublishJob(_seq, cancelled ? JobPhase.Cancelled : JobPhase.Complete, _taskCount, flags);
+            _control.PublishJob(_seq, finished ? JobPhase.Complete : JobPhase.Cancelled, _taskCount, flags);
             _owner.Wake();
             WaitForAgentsToLeave();
-            if (cancelled && _streaming)
+            if (!finished && _streaming)
             {
                 RemoveStreamingKeys();
             }
-            else if (cancelled)
+            else if (!finished)
             {
-                RemoveStateKeys(readFailures: false, out _);
+                // Cancelled or failed: payload keys, and the failure keys of tasks committed as failed (keys are per task id
+                // and reused by the next job, so none may be left behind).
+                RemoveStateKeys(readFailures: false, out _, CommittedValues());
             }
         }
 
@@ -588,7 +586,7 @@ internal sealed partial class JobRun : IDisposable
             {
                 try
                 {
-                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, _seq, id), _payloads[id].Span);
+                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, id), _payloads[id].Span);
                 }
                 catch (SharedRegionFullException e)
                 {
@@ -614,7 +612,7 @@ internal sealed partial class JobRun : IDisposable
             {
                 if (_payloads[id].Length > 0)
                 {
-                    Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, _seq, id), 0);
+                    Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, id), 0);
                 }
             }
         }
@@ -632,7 +630,7 @@ internal sealed partial class JobRun : IDisposable
                 continue;
             }
 
-            string key = SessionNames.FailureKey(_owner.SessionName, _seq, id);
+            string key = SessionNames.FailureKey(_owner.SessionName, id);
             if (readFailures)
             {
                 failures[id] = Region.State.TryRead(key, buffer, out int length, out _) ? Encoding.UTF8.GetString(buffer, 0, length) : "(message lost)";
@@ -640,6 +638,18 @@ internal sealed partial class JobRun : IDisposable
 
             Region.State.TryDelete(key, 0);
         }
+    }
+
+    /// <summary>The committed value of every task of a batch job (0 for tasks not Done).</summary>
+    private long[] CommittedValues()
+    {
+        long[] values = new long[_taskCount];
+        for (long id = 0; id < values.Length; id++)
+        {
+            values[id] = _segment!.Tasks.TryReadResult(id, out TaskResult r) ? r.Value : 0;
+        }
+
+        return values;
     }
 
     private JobResult BuildResult()

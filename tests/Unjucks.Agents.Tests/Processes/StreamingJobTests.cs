@@ -162,6 +162,36 @@ public sealed class StreamingJobTests
         Assert.That((await next.CompleteAsync()).JobSequence, Is.EqualTo(2));
     }
 
+    /// <summary>Payload keys are per task id and removed after use, so many jobs fit in a small state table.</summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task ManyJobsWithPayloadsDoNotFillASmallStateTable(CancellationToken ct)
+    {
+        var options = AgentTestHostLauncher.Options(2, _dir) with { StateSlots = 128 };
+        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        for (int round = 0; round < 5; round++)
+        {
+            await using StreamingJob job = await coordinator.StartStreamingJobAsync(60, null, ct);
+            for (int i = 0; i < 60; i++)
+            {
+                job.Submit(new byte[] { (byte)round, 1 });
+            }
+
+            JobResult streamed = await job.CompleteAsync().WaitAsync(ct);
+            for (int id = 0; id < 60; id++)
+            {
+                Assert.That(streamed.Results[id], Is.EqualTo(AgentTestHostLauncher.ResultOf(id) + round + 1), $"round {round}, streamed task {id}");
+            }
+
+            var payloads = Enumerable.Range(0, 60).Select(i => (ReadOnlyMemory<byte>)new byte[] { (byte)(round + 10) }).ToArray();
+            JobResult batch = await coordinator.RunAsync(payloads, null, ct);
+            for (int id = 0; id < 60; id++)
+            {
+                Assert.That(batch.Results[id], Is.EqualTo(AgentTestHostLauncher.ResultOf(id) + round + 10), $"round {round}, batch task {id}");
+            }
+        }
+    }
+
     /// <summary>An agent is SIGKILLed while tasks are still being submitted; every submitted task completes exactly once.</summary>
     [Test]
     [Repeat(2)]
