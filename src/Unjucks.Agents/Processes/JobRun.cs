@@ -137,6 +137,7 @@ internal sealed partial class JobRun : IDisposable
         }
         finally
         {
+            WaitForGcRound(); // agents paused by a round cannot leave the job.
             _control.PublishJob(_seq, finished ? JobPhase.Complete : JobPhase.Cancelled, _taskCount, flags);
             _owner.Wake();
             WaitForAgentsToLeave();
@@ -178,6 +179,7 @@ internal sealed partial class JobRun : IDisposable
             }
 
             ReclaimFromInactive();
+            MaybeStartGcRound(now, ct);
             int placed = Place();
             WakeIfIdle(placed);
 
@@ -711,6 +713,7 @@ internal sealed partial class JobRun : IDisposable
 
         double mean = survivors.Count > 0 ? survivors.Average() : 0;
         double cv = mean > 0 ? Math.Sqrt(survivors.Sum(x => (x - mean) * (x - mean)) / survivors.Count) / mean : 0;
+        IReadOnlyList<Gc.GcRoundResult> gcRounds = _owner.TakeGcRounds(); // before TakeActiveChanges ends the job's recording.
         var summary = new JobSummary(
             n,
             _elapsed,
@@ -726,7 +729,7 @@ internal sealed partial class JobRun : IDisposable
             _recovered,
             failures.Count,
             stats,
-            _owner.TakeActiveChanges());
+            _owner.TakeActiveChanges()) { GcRounds = gcRounds };
         return new JobResult(_seq, results, executedBy, failures, summary);
     }
 
