@@ -11,6 +11,8 @@
 //   5. stall sweep (armed after a death): no progress for StallSweepInterval -> Tasks.CollectQueued re-places
 //      every Queued id (covers ids a dying thief or owner held in no structure; duplicates are harmless: TryLease is a CAS);
 //   6. completion: Tasks.CountDone() == task count (checked when the agents' commit counters say so, or every 20 ms).
+// Streaming jobs (JobRun.Streaming.cs) feed submitted ids into the same unplaced queue and complete per-id
+// completions as Done records appear; automatic GC rounds (JobRun.Gc.cs) start from the same loop.
 // Then the job word goes to Complete, live agents acknowledge (FinishedJob == seq) within StopTimeout, results and
 // metrics are read from the task table, and the job's segment file and state keys are removed.
 using System.Diagnostics;
