@@ -162,6 +162,40 @@ public sealed class StreamingJobTests
         Assert.That((await next.CompleteAsync()).JobSequence, Is.EqualTo(2));
     }
 
+    [TestCase(Placement.SharedQueue)]
+    [TestCase(Placement.RoundRobin)]
+    [CancelAfter(120_000)]
+    public async Task OtherPlacementsStreamExactlyOnce(Placement placement, CancellationToken ct)
+    {
+        const int tasks = 600;
+        var options = AgentTestHostLauncher.Options(2, _dir) with { Placement = placement };
+        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        await using StreamingJob job = await coordinator.StartStreamingJobAsync(tasks, null, ct);
+        var completions = new Task<long>[tasks];
+        await Parallel.ForAsync(0, 4, ct, async (worker, token) =>
+        {
+            for (int i = 0; i < tasks / 4; i++)
+            {
+                long id = job.Submit(new byte[] { 3 });
+                completions[id] = job.Completion(id);
+                if (i % 50 == 49)
+                {
+                    await completions[id].WaitAsync(token);
+                }
+            }
+        });
+
+        long[] values = await Task.WhenAll(completions).WaitAsync(ct);
+        JobResult result = await job.CompleteAsync().WaitAsync(ct);
+        for (int id = 0; id < tasks; id++)
+        {
+            Assert.That(values[id], Is.EqualTo(AgentTestHostLauncher.ResultOf(id) + 3), $"task {id}'s completion");
+            Assert.That(result.Results[id], Is.EqualTo(values[id]), $"task {id}'s result");
+        }
+
+        Assert.That(result.Summary.Agents.Sum(a => a.TasksExecuted), Is.EqualTo(tasks), "each task Done exactly once");
+    }
+
     /// <summary>Payload keys are per task id and removed after use, so many jobs fit in a small state table.</summary>
     [Test]
     [CancelAfter(120_000)]
