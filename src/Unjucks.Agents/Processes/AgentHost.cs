@@ -35,7 +35,9 @@ public static class AgentHost
         }
 
         int slot = region.Agents.Register();
-        using var heartbeat = new Timer(static state => ((Heartbeat)state!).Beat(), new Heartbeat(region), TimeSpan.Zero, options.HeartbeatInterval);
+        // await using: Timer.DisposeAsync waits for a callback in flight, which writes to the control file and the region
+        // (both disposed after it, in reverse declaration order).
+        await using var heartbeat = new Timer(static state => ((Heartbeat)state!).Beat(), new Heartbeat(region, control, launch.AgentIndex), TimeSpan.Zero, options.HeartbeatInterval);
         control.SetRunState(launch.AgentIndex, AgentRunState.WaitingForJob);
         control.PublishRegistration(launch.AgentIndex, slot);
         var loop = new AgentLoop(region, control, options, handler, SafePoints.For(region));
@@ -54,8 +56,12 @@ public static class AgentHost
         }
     }
 
-    /// <summary>The heartbeat timer's state: bumps the registry heartbeat and adds the bytes allocated since the last beat.</summary>
-    private sealed class Heartbeat(SharedRegion region)
+    /// <summary>
+    /// The heartbeat timer's state: bumps the registry heartbeat, adds the bytes allocated since the last beat to the
+    /// registry's bytes-allocated counter (cumulative), and publishes the managed heap size (GC.GetTotalMemory(false):
+    /// live data plus garbage not yet collected) in the control file, which the coordinator's GC pressure check reads.
+    /// </summary>
+    private sealed class Heartbeat(SharedRegion region, SessionControl control, int agentIndex)
     {
         private long _allocated = GC.GetTotalAllocatedBytes(precise: false);
 
@@ -67,6 +73,7 @@ public static class AgentHost
                 long now = GC.GetTotalAllocatedBytes(precise: false);
                 region.Agents.AddBytesAllocated(now - _allocated); // a callback takes microseconds, so callbacks 100 ms apart do not overlap in practice; the counter is advisory.
                 _allocated = now;
+                control.PublishHeapBytes(agentIndex, GC.GetTotalMemory(forceFullCollection: false));
             }
             catch (ObjectDisposedException)
             {

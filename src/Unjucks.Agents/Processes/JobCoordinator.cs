@@ -3,6 +3,7 @@
 // registered, runs jobs one after another (JobRun), grows or shrinks the active agent count (adaptive), and stops
 // the agents and removes the files at the end.
 using System.Diagnostics;
+using Unjucks.Agents.Gc;
 using Unjucks.SharedMemory;
 
 namespace Unjucks.Agents.Processes;
@@ -25,6 +26,8 @@ public sealed class JobCoordinator : IAsyncDisposable
     private readonly Lock _activeGate = new();
     private readonly AdaptiveConcurrencyController? _controller;
     private readonly List<ActiveCountChange> _activeChanges = [];
+    private readonly List<GcRoundResult> _jobGcRounds = [];
+    private readonly GcPressureMonitor? _gcMonitor;
     private long _jobSeq;
     private int _running;
     private int _activeCount;
@@ -41,6 +44,10 @@ public sealed class JobCoordinator : IAsyncDisposable
         _control = control;
         _agents = agents;
         _controller = controller;
+        if (options.GcBudgetBytes is { } budget)
+        {
+            _gcMonitor = new GcPressureMonitor(budget, options.GcPressureThreshold, options.GcCooldown);
+        }
     }
 
     /// <summary>The session name (file stems; also the region name).</summary>
@@ -62,6 +69,9 @@ public sealed class JobCoordinator : IAsyncDisposable
     public AdaptiveConcurrencyController? Controller => _controller;
 
     internal SessionControl Control => _control;
+
+    /// <summary>The pressure monitor of the automatic GC rounds (null when <see cref="JobCoordinatorOptions.GcBudgetBytes"/> is null).</summary>
+    internal GcPressureMonitor? GcMonitor => _gcMonitor;
 
     internal JobCoordinatorOptions Options => _options;
 
@@ -252,6 +262,124 @@ public sealed class JobCoordinator : IAsyncDisposable
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Opens a job whose tasks are submitted while it runs (<see cref="StreamingJob.Submit"/>), each awaited on its own
+    /// (<see cref="StreamingJob.Completion"/>). Only one job (streaming or not) runs at a time on a coordinator; the next
+    /// can start once <see cref="StreamingJob.CompleteAsync"/> or <see cref="StreamingJob.DisposeAsync"/> has completed.
+    /// </summary>
+    /// <param name="maxTasks">The most tasks the job takes (its task table's capacity, 128 bytes each in the job segment).</param>
+    /// <param name="progress">As in <see cref="RunAsync(int, IProgress{JobProgress}?, CancellationToken)"/> (total = tasks submitted so far).</param>
+    /// <param name="cancellationToken">Cancels the whole job: outstanding completions are canceled, the job's files and keys removed.</param>
+    /// <returns>The running job, once the agents were told about it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxTasks"/> is less than 1.</exception>
+    /// <exception cref="InvalidOperationException">A job is already running on this coordinator.</exception>
+    public Task<StreamingJob> StartStreamingJobAsync(int maxTasks, IProgress<JobProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this); // acquire; pairs with DisposeAsync's Exchange.
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) // full fence; one job at a time.
+        {
+            throw new InvalidOperationException("A job is already running on this coordinator; await it (or dispose the streaming job) before starting another.");
+        }
+
+        long seq = ++_jobSeq;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var started = new TaskCompletionSource<StreamingJob>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var result = new TaskCompletionSource<JobResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Factory.StartNew(
+            () =>
+            {
+                var run = new JobRun(this, seq, maxTasks, null, progress, streaming: true);
+                JobResult? done = null;
+                Exception? error = null;
+                bool published = false;
+                try
+                {
+                    cancel.Token.ThrowIfCancellationRequested();
+                    run.Start();
+                    published = true;
+                    started.TrySetResult(new StreamingJob(run, seq, result.Task, cancel));
+                    done = run.RunToEnd(cancel.Token);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                    run.Abort(e is OperationCanceledException ? null : e);
+                }
+                finally
+                {
+                    run.Dispose();
+                    Volatile.Write(ref _running, 0); // release; pairs with the CAS above. Before the results: the caller may start the next job at once.
+                }
+
+                if (!published)
+                {
+                    cancel.Dispose();
+                    _ = error is OperationCanceledException ? started.TrySetCanceled(cancellationToken) : started.TrySetException(error!);
+                }
+                else if (done is not null)
+                {
+                    result.TrySetResult(done); // after the release above: awaiting CompleteAsync then starting another job never races.
+                }
+                else if (error is OperationCanceledException)
+                {
+                    result.TrySetCanceled(cancel.Token);
+                }
+                else
+                {
+                    result.TrySetException(error!);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        return started.Task;
+    }
+
+    /// <summary>
+    /// Runs one coordinated GC round over the live agents (<see cref="CoordinatedGc.RunRoundAsync(SharedRegion, IReadOnlyList{GcTarget}, TimeSpan, CancellationToken)"/>
+    /// with targets = every live agent's registry slot and pid): each agent pauses at its next safe point (between tasks, or
+    /// at once when idle), a full blocking GC is induced in each one that paused, then all resume. Usable while a job runs
+    /// (the job goes on afterwards; the round is listed in its <see cref="JobSummary.GcRounds"/>) and between jobs.
+    /// </summary>
+    /// <param name="ackTimeout">How long to wait for the agents to pause; one that does not is reported <see cref="GcAgentOutcome.TimedOut"/> and not collected.</param>
+    /// <param name="cancellationToken">Cancels the round (the agents are resumed first).</param>
+    /// <returns>Per agent: outcome, bytes before/after, gen-2 counts, GC time.</returns>
+    /// <exception cref="GcRoundInProgressException">Another round (an automatic one, or another caller's) is running on this region.</exception>
+    public async Task<GcRoundResult> RunGcRoundAsync(TimeSpan ackTimeout, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this); // acquire; pairs with DisposeAsync's Exchange.
+        GcRoundResult result = await CoordinatedGc.RunRoundAsync(Region, LiveGcTargets(), ackTimeout, cancellationToken).ConfigureAwait(false);
+        RecordGcRound(result);
+        return result;
+    }
+
+    /// <summary>Registry slot and pid of every agent whose registration is alive.</summary>
+    internal List<GcTarget> LiveGcTargets() =>
+        [.. _agents.Where(a => a.RegistrySlot >= 0 && Region.Agents.IsAlive(a.RegistrySlot)).Select(a => new GcTarget(a.RegistrySlot, a.Pid))];
+
+    /// <summary>Lists a finished round in the running job's summary (dropped between jobs).</summary>
+    internal void RecordGcRound(GcRoundResult result)
+    {
+        lock (_activeGate)
+        {
+            if (Volatile.Read(ref _jobStartTicks) != 0) // acquire; pairs with JobStarted / TakeActiveChanges (also under the gate).
+            {
+                _jobGcRounds.Add(result);
+            }
+        }
+    }
+
+    internal IReadOnlyList<GcRoundResult> TakeGcRounds()
+    {
+        lock (_activeGate)
+        {
+            GcRoundResult[] rounds = [.. _jobGcRounds];
+            _jobGcRounds.Clear();
+            return rounds;
+        }
+    }
+
     /// <summary>Feeds one sample to the adaptive controller and applies its limit as the active agent count.</summary>
     /// <param name="sample">The observation (synthetic or measured).</param>
     /// <returns>The active agent count afterwards.</returns>
@@ -307,6 +435,7 @@ public sealed class JobCoordinator : IAsyncDisposable
         lock (_activeGate)
         {
             _activeChanges.Clear();
+            _jobGcRounds.Clear();
             Volatile.Write(ref _jobStartTicks, Stopwatch.GetTimestamp()); // release; pairs with the read in SetActiveAgentCount.
         }
     }

@@ -80,8 +80,43 @@ public sealed record JobCoordinatorOptions
     /// <summary>Adaptive: memory pressure in [0, 1] for the measured samples (for example from <see cref="MemoryBudget"/>); default 0.</summary>
     public Func<double>? MemoryPressure { get; init; }
 
+    /// <summary>
+    /// Coordinated GC: the agents' combined managed heap budget in bytes (null = no automatic rounds). During a job the
+    /// coordinator reads each agent's heap size (published with its heartbeat) every <see cref="GcCheckInterval"/> and runs
+    /// a round (<see cref="JobCoordinator.RunGcRoundAsync"/>) when their sum is above <see cref="GcPressureThreshold"/> of
+    /// the budget and the last round is at least <see cref="GcCooldown"/> ago. Default null.
+    /// </summary>
+    public long? GcBudgetBytes { get; init; }
+
+    /// <summary>Coordinated GC: the fraction of <see cref="GcBudgetBytes"/> above which a round runs, in (0, 1]. Default 0.8 (<see cref="Gc.GcPressureMonitor.DefaultThreshold"/>).</summary>
+    public double GcPressureThreshold { get; init; } = Gc.GcPressureMonitor.DefaultThreshold;
+
+    /// <summary>Coordinated GC: how often the agents' heap sizes are checked during a job. Default 2 s.</summary>
+    public TimeSpan GcCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Coordinated GC: the least time between two automatic rounds. Default 10 s (<see cref="Gc.GcPressureMonitor.DefaultCooldown"/>).</summary>
+    public TimeSpan GcCooldown { get; init; } = Gc.GcPressureMonitor.DefaultCooldown;
+
+    /// <summary>Coordinated GC: how long an automatic round waits for the agents to pause at a safe point. Default 5 s.</summary>
+    public TimeSpan GcAckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     internal void Validate()
     {
+        if (GcBudgetBytes is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(GcBudgetBytes), GcBudgetBytes, "GcBudgetBytes must be null (no automatic GC rounds) or a positive number of bytes.");
+        }
+
+        if (!(GcPressureThreshold > 0 && GcPressureThreshold <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(GcPressureThreshold), GcPressureThreshold, "GcPressureThreshold is a fraction of GcBudgetBytes in (0, 1]; the seed uses 0.8.");
+        }
+
+        if (GcCheckInterval <= TimeSpan.Zero || GcAckTimeout <= TimeSpan.Zero || GcCooldown < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(GcCheckInterval), GcCheckInterval, "GcCheckInterval and GcAckTimeout must be positive, GcCooldown zero or positive.");
+        }
+
         if (AgentCount is < 1 or > Unjucks.SharedMemory.Jobs.JobSegmentLayout.MaxAgents)
         {
             throw new ArgumentOutOfRangeException(nameof(AgentCount), AgentCount, $"AgentCount must be 1 to {Unjucks.SharedMemory.Jobs.JobSegmentLayout.MaxAgents}.");

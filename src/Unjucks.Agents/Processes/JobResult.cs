@@ -72,7 +72,14 @@ public sealed record JobSummary(
     long RecoveredTasks,
     int FailedTasks,
     IReadOnlyList<AgentJobStats> Agents,
-    IReadOnlyList<ActiveCountChange> ActiveCountChanges);
+    IReadOnlyList<ActiveCountChange> ActiveCountChanges)
+{
+    /// <summary>
+    /// Coordinated GC rounds that ended during the job, in order: automatic ones (<see cref="JobCoordinatorOptions.GcBudgetBytes"/>)
+    /// and on-demand ones (<see cref="JobCoordinator.RunGcRoundAsync"/>).
+    /// </summary>
+    public IReadOnlyList<Gc.GcRoundResult> GcRounds { get; init; } = [];
+}
 
 /// <summary>One agent's share of a job.</summary>
 /// <param name="Index">Agent index.</param>

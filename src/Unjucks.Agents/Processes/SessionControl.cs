@@ -207,6 +207,12 @@ internal sealed unsafe class SessionControl : IDisposable
 
     internal void WriteCounter(int agent, int offset, long value) => Volatile.Write(ref AgentLong(agent, offset), value); // release; single writer (the agent loop).
 
+    /// <summary>The agent's managed heap bytes (GC.GetTotalMemory(false)) as of its last heartbeat; 0 before the first.</summary>
+    internal long HeapBytes(int agent) => ReadCounter(agent, SessionControlLayout.HeapBytesOffset);
+
+    // Release; the only writer of this field is the agent's heartbeat timer (the loop never writes it).
+    internal void PublishHeapBytes(int agent, long bytes) => Volatile.Write(ref AgentLong(agent, SessionControlLayout.HeapBytesOffset), bytes);
+
     internal AgentCounterSnapshot ReadCounters(int agent) => new(
         ReadCounter(agent, SessionControlLayout.CommitsOffset),
         ReadCounter(agent, SessionControlLayout.LostCommitsOffset),

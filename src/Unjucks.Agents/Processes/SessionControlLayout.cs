@@ -26,7 +26,7 @@ internal static class SessionControlLayout
     internal const int LineBytes = 128;
     internal const ulong Magic = 0x0000_4C52_5443_4A55; // "UJCTRL\0\0" little-endian.
     internal const int MajorVersion = 1;
-    internal const int MinorVersion = 0;
+    internal const int MinorVersion = 1; // 1.1: heap bytes in the agent line.
     internal const int Version = (MajorVersion << 16) | MinorVersion;
 
     internal const int MagicOffset = 0;
@@ -63,7 +63,8 @@ internal static class SessionControlLayout
     internal const int HandlerTicksOffset = StealAttemptsOffset + 8;  // long, Stopwatch ticks inside the handler
     internal const int LoopTicksOffset = HandlerTicksOffset + 8;      // long, ticks attached to jobs
     internal const int ParkedTicksOffset = LoopTicksOffset + 8;       // long, ticks parked (futex) while attached
-    internal const int AgentLineEnd = ParkedTicksOffset + 8;
+    internal const int HeapBytesOffset = ParkedTicksOffset + 8;       // long, GC.GetTotalMemory(false); written by the heartbeat timer only
+    internal const int AgentLineEnd = HeapBytesOffset + 8;
 
     internal const int JobFlagPayloads = 1;
     internal const int JobFlagSharedQueue = 2;

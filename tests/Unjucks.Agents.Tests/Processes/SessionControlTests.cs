@@ -28,6 +28,7 @@ public sealed class SessionControlTests
             Assert.That(SessionControlLayout.AgentLineOffset, Is.EqualTo(128), "the agent's line is 128 bytes from the coordinator's");
             Assert.That(SessionControlLayout.FinishedJobOffset % 8, Is.Zero, "64-bit counters are 8-aligned");
             Assert.That(SessionControlLayout.AgentLineEnd, Is.LessThanOrEqualTo(SessionControlLayout.AgentStride), "the agent line fits its block");
+            Assert.That(SessionControlLayout.HeapBytesOffset, Is.EqualTo(128 + 96), "heap bytes follow the parked ticks");
             Assert.That(SessionControlLayout.SizeOf(4), Is.EqualTo(256 + (4 * 256)));
         });
     }
