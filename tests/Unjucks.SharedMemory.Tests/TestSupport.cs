@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Unjucks.TestSupport;
 
 namespace Unjucks.SharedMemory.Tests;
 
@@ -82,97 +82,29 @@ public abstract class RegionTestBase
     }
 }
 
-/// <summary>A TestAgent child process (started with `dotnet Unjucks.SharedMemory.TestAgent.dll ...`).</summary>
+/// <summary>A TestAgent child process (<c>dotnet Unjucks.SharedMemory.TestAgent.dll ...</c>, through <see cref="ChildProcess"/>).</summary>
 public sealed class AgentProcess : IDisposable
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
-    private readonly Process _process;
+    private readonly ChildProcess _process;
 
-    private AgentProcess(Process process) => _process = process;
+    private AgentProcess(ChildProcess process) => _process = process;
 
     public int Id => _process.Id;
 
-    public static AgentProcess Start(IEnumerable<string> arguments)
-    {
-        string agentDll = Path.Combine(AppContext.BaseDirectory, "Unjucks.SharedMemory.TestAgent.dll");
-        if (!File.Exists(agentDll))
-        {
-            throw new FileNotFoundException($"Test agent not found next to the tests at '{agentDll}'; build tests/Unjucks.SharedMemory.TestAgent.");
-        }
+    public static AgentProcess Start(IEnumerable<string> arguments) =>
+        new(ChildProcess.Start("Unjucks.SharedMemory.TestAgent", arguments));
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(agentDll);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return new AgentProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start the test agent."));
-    }
-
-    /// <summary>Reads the next stdout line (hang guard 60 s).</summary>
-    public string ReadLine()
-    {
-        Task<string?> line = _process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(HangGuard))
-        {
-            throw new TimeoutException("The test agent printed nothing for 60 s.");
-        }
-
-        return line.Result ?? throw new InvalidOperationException(
-            $"The test agent exited early (code {ExitCodeOrNull()}): {_process.StandardError.ReadToEnd()}");
-    }
+    /// <summary>Reads the next stdout line (hang guard 60 s; a hang or an early exit fails with the agent's stderr).</summary>
+    public string ReadLine() => _process.ReadLine(HangGuard);
 
     public void ExpectLine(string expected) => Assert.That(ReadLine(), Is.EqualTo(expected));
 
     /// <summary>Waits for a normal exit and returns stdout's remaining lines; fails on a non-zero exit code.</summary>
-    public string WaitForSuccess()
-    {
-        Task<string> rest = _process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = _process.StandardError.ReadToEndAsync();
-        if (!_process.WaitForExit(HangGuard))
-        {
-            _process.Kill();
-            Assert.Fail("The test agent did not finish within 60 s.");
-        }
-
-        Assert.That(_process.ExitCode, Is.Zero, () => $"agent failed: {errors.Result}");
-        return rest.Result;
-    }
+    public string WaitForSuccess() => _process.WaitForSuccess(HangGuard);
 
     /// <summary>SIGKILL, then wait until the process is gone (its flocks are released by then).</summary>
-    public void Kill()
-    {
-        _process.Kill();
-        _process.WaitForExit();
-    }
+    public void Kill() => _process.Kill();
 
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            Kill();
-        }
-
-        _process.Dispose();
-    }
-
-    private int? ExitCodeOrNull() => _process.WaitForExit(1000) ? _process.ExitCode : null;
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
+    public void Dispose() => _process.Dispose();
 }

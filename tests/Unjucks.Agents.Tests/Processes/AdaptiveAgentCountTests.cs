@@ -5,35 +5,18 @@ namespace Unjucks.Agents.Tests.Processes;
 /// <summary>The adaptive controller's limit decides how many agent processes execute tasks (synthetic samples).</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class AdaptiveAgentCountTests
+public sealed class AdaptiveAgentCountTests : AgentProcessTestBase
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = AgentTestHostLauncher.NewDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     [Test]
     [CancelAfter(120_000)]
     public async Task ControllerDecisionsChangeHowManyAgentsExecute(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(4, _dir) with
+        var options = Options(4) with
         {
             Adaptive = new AdaptiveConcurrencyOptions { MinLimit = 1, MaxLimit = 4, InitialLimit = 4 },
             AdaptiveInterval = TimeSpan.Zero, // samples only through RecordSample: synthetic inputs.
         };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 20), ct);
+        await using var coordinator = await StartCoordinatorAsync(options, ct, workUs: 20);
         Assert.That(coordinator.ActiveAgentCount, Is.EqualTo(4));
 
         // Memory pressure above 0.9: the seed policy lowers the limit by one per sample.
@@ -68,8 +51,8 @@ public sealed class AdaptiveAgentCountTests
     [CancelAfter(120_000)]
     public async Task ShrinkingMidJobReplacesTheParkedAgentsQueuedWork(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(3, _dir) with { ProgressInterval = TimeSpan.FromMilliseconds(2) };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 30), ct);
+        var options = Options(3) with { ProgressInterval = TimeSpan.FromMilliseconds(2) };
+        await using var coordinator = await StartCoordinatorAsync(options, ct, workUs: 30);
         var shrink = new ShrinkAt(coordinator, 600);
         JobResult result = await coordinator.RunAsync(3000, shrink, ct);
 
@@ -84,13 +67,13 @@ public sealed class AdaptiveAgentCountTests
     [CancelAfter(120_000)]
     public async Task MeasuredSamplesDuringAJobShrinkTheActiveAgentsUnderMemoryPressure(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(3, _dir) with
+        var options = Options(3) with
         {
             Adaptive = new AdaptiveConcurrencyOptions { MinLimit = 1, MaxLimit = 3, InitialLimit = 3 },
             AdaptiveInterval = TimeSpan.FromMilliseconds(5),
             MemoryPressure = () => 0.95, // above the seed policy's 0.9: lower by one per sample.
         };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 30), ct);
+        await using var coordinator = await StartCoordinatorAsync(options, ct, workUs: 30);
         JobResult result = await coordinator.RunAsync(10_000, null, ct);
 
         JobCoordinatorTests.AssertEveryResult(result, 10_000);

@@ -1,30 +1,22 @@
 using System.Diagnostics;
-using System.Reflection;
 using Unjucks.Agents.Processes;
+using Unjucks.TestSupport;
 
 namespace Unjucks.Agents.Tests.Processes;
 
 /// <summary>
 /// Launches tests/Unjucks.AgentTestHost as a job agent (<c>dotnet Unjucks.AgentTestHost.dll launch-args --mode M</c>).
-/// The dll is found beside the test assembly, or in the host project's bin folder for this configuration (the test
-/// project builds it through a ProjectReference with ReferenceOutputAssembly=false).
+/// The dll is found by <see cref="ChildProcess.LocateDll"/> (the test project builds the host through a ProjectReference
+/// with ReferenceOutputAssembly=false).
 /// </summary>
 internal static class AgentTestHostLauncher
 {
-    private const string Dll = "Unjucks.AgentTestHost.dll";
-
     /// <summary>The deterministic result the host computes for task <paramref name="id"/> (mirror of its TestHandler.ResultOf).</summary>
     public static long ResultOf(long id) => (id * 1_000_003) ^ 0x5DEECE66DL;
 
     public static Func<AgentLaunch, ProcessStartInfo> Launcher(string mode = "f", int workUs = 0, Func<int, string>? modeOf = null) => launch =>
     {
-        var psi = new ProcessStartInfo(DotnetHost());
-        psi.ArgumentList.Add(HostDll());
-        foreach (string a in launch.ToArguments())
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        ProcessStartInfo psi = ChildProcess.StartInfo("Unjucks.AgentTestHost", launch.ToArguments());
         psi.ArgumentList.Add("--mode");
         psi.ArgumentList.Add(modeOf?.Invoke(launch.AgentIndex) ?? mode);
         psi.ArgumentList.Add("--work-us");
@@ -54,46 +46,5 @@ internal static class AgentTestHostLauncher
         string dir = Path.Combine(root, "unjucks-proc-tests-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return dir;
-    }
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
-
-    private static string HostDll()
-    {
-        string here = AppContext.BaseDirectory;
-        string beside = Path.Combine(here, Dll);
-        if (File.Exists(beside) && File.Exists(Path.ChangeExtension(beside, ".runtimeconfig.json")))
-        {
-            return beside;
-        }
-
-        string configuration = typeof(AgentTestHostLauncher).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-        string tfm = new DirectoryInfo(here).Name;
-        for (var dir = new DirectoryInfo(here); dir is not null; dir = dir.Parent)
-        {
-            foreach (string candidate in new[]
-            {
-                Path.Combine(dir.FullName, "Unjucks.AgentTestHost", "bin", configuration, tfm, Dll),
-                Path.Combine(dir.FullName, "tests", "Unjucks.AgentTestHost", "bin", configuration, tfm, Dll),
-            })
-            {
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-
-        throw new FileNotFoundException($"{Dll} was not found beside {here} nor in tests/Unjucks.AgentTestHost/bin/{configuration}/{tfm}. Build the test project (it references the host project).", Dll);
     }
 }

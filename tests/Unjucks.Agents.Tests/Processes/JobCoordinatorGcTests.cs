@@ -10,32 +10,16 @@ namespace Unjucks.Agents.Tests.Processes;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class JobCoordinatorGcTests
+public sealed class JobCoordinatorGcTests : AgentProcessTestBase
 {
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(20);
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = AgentTestHostLauncher.NewDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
 
     [Test]
     [CancelAfter(120_000)]
     public async Task ARoundDuringAJobCollectsEveryAgentAndTheJobCompletesExactlyOnce(CancellationToken ct)
     {
         const int tasks = 600;
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(workUs: 1000), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct, workUs: 1000);
         await using StreamingJob job = await coordinator.StartStreamingJobAsync(tasks, null, ct);
         for (int i = 0; i < tasks / 2; i++)
         {
@@ -61,7 +45,7 @@ public sealed class JobCoordinatorGcTests
     [CancelAfter(120_000)]
     public async Task ARoundOverIdleAgentsBetweenJobsCollectsEveryAgent(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct);
         JobCoordinatorTests.AssertEveryResult(await coordinator.RunAsync(200, null, ct), 200);
 
         GcRoundResult round = await coordinator.RunGcRoundAsync(AckTimeout, ct);
@@ -77,14 +61,14 @@ public sealed class JobCoordinatorGcTests
     public async Task ATinyBudgetTriggersAnAutomaticRoundAndTheJobCompletes(CancellationToken ct)
     {
         const int tasks = 1500;
-        var options = AgentTestHostLauncher.Options(2, _dir) with
+        var options = Options(2) with
         {
             GcBudgetBytes = 1, // any heap is far above 0.8 of it.
             GcCheckInterval = TimeSpan.FromMilliseconds(20),
             GcAckTimeout = AckTimeout,
             GcCooldown = TimeSpan.FromHours(1),
         };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 1000), ct);
+        await using var coordinator = await StartCoordinatorAsync(options, ct, workUs: 1000);
         JobResult result = await coordinator.RunAsync(tasks, null, ct);
 
         JobCoordinatorTests.AssertEveryResult(result, tasks);
@@ -97,9 +81,9 @@ public sealed class JobCoordinatorGcTests
     [Test]
     public void GcOptionsAreChecked()
     {
-        Assert.That(() => JobCoordinator.StartAsync(AgentTestHostLauncher.Options(1, _dir) with { GcBudgetBytes = 0 }, AgentTestHostLauncher.Launcher()),
+        Assert.That(() => JobCoordinator.StartAsync(Options(1) with { GcBudgetBytes = 0 }, AgentTestHostLauncher.Launcher()),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("GcBudgetBytes"));
-        Assert.That(() => JobCoordinator.StartAsync(AgentTestHostLauncher.Options(1, _dir) with { GcPressureThreshold = 1.5 }, AgentTestHostLauncher.Launcher()),
+        Assert.That(() => JobCoordinator.StartAsync(Options(1) with { GcPressureThreshold = 1.5 }, AgentTestHostLauncher.Launcher()),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("GcPressureThreshold"));
     }
 

@@ -9,32 +9,15 @@ namespace Unjucks.Agents.Tests.Processes;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class JobCoordinatorTests
+public sealed class JobCoordinatorTests : AgentProcessTestBase
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = AgentTestHostLauncher.NewDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(4)]
     [CancelAfter(120_000)]
     public async Task TenThousandTasksCompleteExactlyOnce(int agents, CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(agents, _dir), AgentTestHostLauncher.Launcher(), ct);
+        await using var coordinator = await StartCoordinatorAsync(agents, ct);
         JobResult result = await coordinator.RunAsync(10_000, null, ct);
 
         AssertEveryResult(result, 10_000);
@@ -58,8 +41,8 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task OtherPlacementsCompleteExactlyOnce(Placement placement, CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(3, _dir) with { Placement = placement };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        var options = Options(3) with { Placement = placement };
+        await using var coordinator = await StartCoordinatorAsync(options, ct);
         for (int job = 0; job < 2; job++)
         {
             JobResult result = await coordinator.RunAsync(5000, null, ct);
@@ -78,7 +61,7 @@ public sealed class JobCoordinatorTests
     public async Task SigkilledAgentsTasksAreRecoveredExactlyOnce(CancellationToken ct)
     {
         const int tasks = 10_000;
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(4, _dir), AgentTestHostLauncher.Launcher(workUs: 30), ct);
+        await using var coordinator = await StartCoordinatorAsync(4, ct, workUs: 30);
         int victim = Random.Shared.Next(4);
         int killAt = Random.Shared.Next(tasks / 10, tasks * 7 / 10);
         int victimPid = coordinator.Agents[victim].Pid;
@@ -107,8 +90,8 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task SingleAgentPlacementIsSpreadByCrossProcessSteals(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(3, _dir) with { Placement = Placement.SingleAgent };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(workUs: 20), ct);
+        var options = Options(3) with { Placement = Placement.SingleAgent };
+        await using var coordinator = await StartCoordinatorAsync(options, ct, workUs: 20);
         JobResult result = await coordinator.RunAsync(4000, null, ct);
 
         AssertEveryResult(result, 4000);
@@ -125,7 +108,7 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task HandlerExceptionsAreRecordedAsFailuresAndTheAgentLives(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(mode: "throw"), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct, mode: "throw");
         JobResult result = await coordinator.RunAsync(1000, null, ct);
 
         long[] failedIds = [.. Enumerable.Range(0, 1000).Where(i => i % 10 == 3).Select(i => (long)i)];
@@ -160,7 +143,7 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task PayloadsReachTheHandler(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct);
         var payloads = Enumerable.Range(0, 500).Select(i => (ReadOnlyMemory<byte>)Enumerable.Repeat((byte)(i % 7), i % 40).ToArray()).ToArray();
         JobResult result = await coordinator.RunAsync(payloads, null, ct);
 
@@ -178,20 +161,20 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task AnAgentThatNeverRegistersIsATypedErrorNamingIt(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(2, _dir) with { StartupTimeout = TimeSpan.FromSeconds(5), SessionName = "silent" };
+        var options = Options(2) with { StartupTimeout = TimeSpan.FromSeconds(5), SessionName = "silent" };
         var e = await Assert.ThrowsAsync<AgentStartupException>(async () =>
             await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(modeOf: i => i == 1 ? "silent" : "f"), ct));
         Assert.That(e!.AgentIndex, Is.EqualTo(1), e.Message);
         Assert.That(e.StandardError, Does.Contain("never registering"), e.Message);
         Assert.That(e.Message, Does.Contain("did not register"));
-        Assert.That(Directory.EnumerateFiles(_dir, "silent*"), Is.Empty, "the session's files were removed");
+        Assert.That(Directory.EnumerateFiles(Dir, "silent*"), Is.Empty, "the session's files were removed");
     }
 
     [Test]
     [CancelAfter(120_000)]
     public async Task AnAgentThatExitsBeforeRegisteringIsATypedErrorWithItsExitCode(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(2, _dir) with { StartupTimeout = TimeSpan.FromSeconds(60) };
+        var options = Options(2) with { StartupTimeout = TimeSpan.FromSeconds(60) };
         var e = await Assert.ThrowsAsync<AgentStartupException>(async () =>
             await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(modeOf: i => i == 0 ? "crash" : "f"), ct));
         Assert.That(e!.AgentIndex, Is.EqualTo(0), e.Message);
@@ -203,11 +186,11 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task CancellingAJobStopsItAndTheSessionRunsTheNextOne(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(workUs: 50), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct, workUs: 50);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var cancelAt = new CancelAt(cancel, 500);
         Assert.That(async () => await coordinator.RunAsync(10_000, cancelAt, cancel.Token), Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(Directory.EnumerateFiles(_dir, "*.job"), Is.Empty, "the cancelled job's segment was removed");
+        Assert.That(Directory.EnumerateFiles(Dir, "*.job"), Is.Empty, "the cancelled job's segment was removed");
 
         JobResult next = await coordinator.RunAsync(1000, null, ct);
         AssertEveryResult(next, 1000);
@@ -218,7 +201,7 @@ public sealed class JobCoordinatorTests
     [CancelAfter(120_000)]
     public async Task AgentsLeaveWhenTheirCoordinatorIsGone(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct);
         AssertEveryResult(await coordinator.RunAsync(100, null, ct), 100);
         var agents = coordinator.Agents.Select(a => Process.GetProcessById(a.Pid)).ToArray();
 

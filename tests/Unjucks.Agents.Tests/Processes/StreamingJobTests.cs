@@ -10,25 +10,8 @@ namespace Unjucks.Agents.Tests.Processes;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class StreamingJobTests
+public sealed class StreamingJobTests : AgentProcessTestBase
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = AgentTestHostLauncher.NewDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
     /// <summary>
     /// A random DAG: a node is submitted only when all its parents' completions finished, with a payload made of its
     /// parents' results (one byte each), so its result proves which parent values it saw; completion order is checked too.
@@ -42,7 +25,7 @@ public sealed class StreamingJobTests
         var random = new Random(TestContext.CurrentContext.Random.Next());
         int[][] parents = [.. Enumerable.Range(0, nodes).Select(i => i == 0 ? [] : Enumerable.Range(0, random.Next(0, 4)).Select(_ => random.Next(i)).Distinct().ToArray())];
 
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(3, _dir), AgentTestHostLauncher.Launcher(workUs: 20), ct);
+        await using var coordinator = await StartCoordinatorAsync(3, ct, workUs: 20);
         await using StreamingJob job = await coordinator.StartStreamingJobAsync(nodes, null, ct);
         var ids = new long[nodes];
         var completedAt = new long[nodes];
@@ -94,7 +77,7 @@ public sealed class StreamingJobTests
     [CancelAfter(120_000)]
     public async Task AFailingTaskFaultsItsCompletionAndSubmitAfterCompleteThrows(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(2, _dir), AgentTestHostLauncher.Launcher(mode: "throw"), ct);
+        await using var coordinator = await StartCoordinatorAsync(2, ct, mode: "throw");
         Assert.That(() => coordinator.StartStreamingJobAsync(0, null, ct), Throws.InstanceOf<ArgumentOutOfRangeException>());
 
         StreamingJob job = await coordinator.StartStreamingJobAsync(30, null, ct);
@@ -144,7 +127,7 @@ public sealed class StreamingJobTests
     [CancelAfter(120_000)]
     public async Task DisposingWithoutCompleteCancelsOutstandingTasks(CancellationToken ct)
     {
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(1, _dir), AgentTestHostLauncher.Launcher(workUs: 2000), ct);
+        await using var coordinator = await StartCoordinatorAsync(1, ct, workUs: 2000);
         StreamingJob job = await coordinator.StartStreamingJobAsync(1000, null, ct);
         for (int i = 0; i < 1000; i++)
         {
@@ -154,7 +137,7 @@ public sealed class StreamingJobTests
         await job.DisposeAsync();
         Assert.That(job.Completion(999).IsCanceled, Is.True, "an outstanding task's completion is canceled");
         Assert.That(() => job.CompleteAsync(), Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(Directory.EnumerateFiles(_dir, "*.job"), Is.Empty, "the job's segment was removed");
+        Assert.That(Directory.EnumerateFiles(Dir, "*.job"), Is.Empty, "the job's segment was removed");
 
         StreamingJob next = await coordinator.StartStreamingJobAsync(5, null, ct);
         long id = next.Submit(ReadOnlyMemory<byte>.Empty);
@@ -168,8 +151,8 @@ public sealed class StreamingJobTests
     public async Task OtherPlacementsStreamExactlyOnce(Placement placement, CancellationToken ct)
     {
         const int tasks = 600;
-        var options = AgentTestHostLauncher.Options(2, _dir) with { Placement = placement };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        var options = Options(2) with { Placement = placement };
+        await using var coordinator = await StartCoordinatorAsync(options, ct);
         await using StreamingJob job = await coordinator.StartStreamingJobAsync(tasks, null, ct);
         var completions = new Task<long>[tasks];
         await Parallel.ForAsync(0, 4, ct, async (worker, token) =>
@@ -201,8 +184,8 @@ public sealed class StreamingJobTests
     [CancelAfter(120_000)]
     public async Task ManyJobsWithPayloadsDoNotFillASmallStateTable(CancellationToken ct)
     {
-        var options = AgentTestHostLauncher.Options(2, _dir) with { StateSlots = 128 };
-        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(), ct);
+        var options = Options(2) with { StateSlots = 128 };
+        await using var coordinator = await StartCoordinatorAsync(options, ct);
         for (int round = 0; round < 5; round++)
         {
             await using StreamingJob job = await coordinator.StartStreamingJobAsync(60, null, ct);
@@ -233,7 +216,7 @@ public sealed class StreamingJobTests
     public async Task SigkillMidStreamStillCompletesEverySubmittedTaskExactlyOnce(CancellationToken ct)
     {
         const int tasks = 3000;
-        await using var coordinator = await JobCoordinator.StartAsync(AgentTestHostLauncher.Options(3, _dir), AgentTestHostLauncher.Launcher(workUs: 100), ct);
+        await using var coordinator = await StartCoordinatorAsync(3, ct, workUs: 100);
         int victim = Random.Shared.Next(3);
         int killAt = Random.Shared.Next(tasks / 10, tasks / 2);
         await using StreamingJob job = await coordinator.StartStreamingJobAsync(tasks, null, ct);
