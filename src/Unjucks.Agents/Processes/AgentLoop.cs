@@ -291,7 +291,7 @@ internal sealed class AgentLoop
         long t0 = Stopwatch.GetTimestamp();
         try
         {
-            if (payloads && _region.State.TryRead(SessionNames.PayloadKey(_session, seq, id), _payloadBuffer, out int length, out _))
+            if (payloads && _region.State.TryRead(SessionNames.PayloadKey(_session, id), _payloadBuffer, out int length, out _))
             {
                 payload = _payloadBuffer.AsSpan(0, length).ToArray();
             }
@@ -345,7 +345,7 @@ internal sealed class AgentLoop
         {
             int max = _region.State.MaxValueBytes;
             byte[] bytes = Encoding.UTF8.GetBytes(message);
-            _region.State.Write(SessionNames.FailureKey(_session, seq, id), bytes.AsSpan(0, Math.Min(bytes.Length, max)));
+            _region.State.Write(SessionNames.FailureKey(_session, id), bytes.AsSpan(0, Math.Min(bytes.Length, max)));
         }
         catch (Exception e) when (e is SharedRegionFullException or ArgumentException)
         {

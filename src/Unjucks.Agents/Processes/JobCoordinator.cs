@@ -252,6 +252,80 @@ public sealed class JobCoordinator : IAsyncDisposable
             TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Opens a job whose tasks are submitted while it runs (<see cref="StreamingJob.Submit"/>), each awaited on its own
+    /// (<see cref="StreamingJob.Completion"/>). Only one job (streaming or not) runs at a time on a coordinator; the next
+    /// can start once <see cref="StreamingJob.CompleteAsync"/> or <see cref="StreamingJob.DisposeAsync"/> has completed.
+    /// </summary>
+    /// <param name="maxTasks">The most tasks the job takes (its task table's capacity, 128 bytes each in the job segment).</param>
+    /// <param name="progress">As in <see cref="RunAsync(int, IProgress{JobProgress}?, CancellationToken)"/> (total = tasks submitted so far).</param>
+    /// <param name="cancellationToken">Cancels the whole job: outstanding completions are canceled, the job's files and keys removed.</param>
+    /// <returns>The running job, once the agents were told about it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxTasks"/> is less than 1.</exception>
+    /// <exception cref="InvalidOperationException">A job is already running on this coordinator.</exception>
+    public Task<StreamingJob> StartStreamingJobAsync(int maxTasks, IProgress<JobProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTasks, 1);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this); // acquire; pairs with DisposeAsync's Exchange.
+        if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) // full fence; one job at a time.
+        {
+            throw new InvalidOperationException("A job is already running on this coordinator; await it (or dispose the streaming job) before starting another.");
+        }
+
+        long seq = ++_jobSeq;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var started = new TaskCompletionSource<StreamingJob>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var result = new TaskCompletionSource<JobResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Factory.StartNew(
+            () =>
+            {
+                var run = new JobRun(this, seq, maxTasks, null, progress, streaming: true);
+                JobResult? done = null;
+                Exception? error = null;
+                bool published = false;
+                try
+                {
+                    cancel.Token.ThrowIfCancellationRequested();
+                    run.Start();
+                    published = true;
+                    started.TrySetResult(new StreamingJob(run, seq, result.Task, cancel));
+                    done = run.RunToEnd(cancel.Token);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                    run.Abort(e is OperationCanceledException ? null : e);
+                }
+                finally
+                {
+                    run.Dispose();
+                    Volatile.Write(ref _running, 0); // release; pairs with the CAS above. Before the results: the caller may start the next job at once.
+                }
+
+                if (!published)
+                {
+                    cancel.Dispose();
+                    _ = error is OperationCanceledException ? started.TrySetCanceled(cancellationToken) : started.TrySetException(error!);
+                }
+                else if (done is not null)
+                {
+                    result.TrySetResult(done); // after the release above: awaiting CompleteAsync then starting another job never races.
+                }
+                else if (error is OperationCanceledException)
+                {
+                    result.TrySetCanceled(cancel.Token);
+                }
+                else
+                {
+                    result.TrySetException(error!);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        return started.Task;
+    }
+
     /// <summary>Feeds one sample to the adaptive controller and applies its limit as the active agent count.</summary>
     /// <param name="sample">The observation (synthetic or measured).</param>
     /// <returns>The active agent count afterwards.</returns>

@@ -22,7 +22,7 @@ using Unjucks.SharedMemory.Jobs;
 namespace Unjucks.Agents.Processes;
 
 /// <summary>The monitor loop of one job (see the file header).</summary>
-internal sealed class JobRun : IDisposable
+internal sealed partial class JobRun : IDisposable
 {
     private const int IdleYieldTicks = 64;
     private static readonly long DoneScanTicks = Stopwatch.Frequency / 50; // 20 ms.
@@ -48,8 +48,15 @@ internal sealed class JobRun : IDisposable
     private long _recovered;
     private long _start;
 
-    internal JobRun(JobCoordinator owner, long seq, int taskCount, IReadOnlyList<ReadOnlyMemory<byte>>? payloads, IProgress<JobProgress>? progress)
+    internal JobRun(JobCoordinator owner, long seq, int taskCount, IReadOnlyList<ReadOnlyMemory<byte>>? payloads, IProgress<JobProgress>? progress, bool streaming = false)
     {
+        _streaming = streaming;
+        if (streaming)
+        {
+            _completions = new TaskCompletionSource<long>?[taskCount];
+            _hasPayload = new bool[taskCount];
+        }
+
         _owner = owner;
         _control = owner.Control;
         _options = owner.Options;
@@ -72,7 +79,19 @@ internal sealed class JobRun : IDisposable
             return EmptyResult();
         }
 
+        Start();
+        return RunToEnd(ct);
+    }
+
+    /// <summary>Creates the job segment and publishes the job (Running) to the agents; a batch job's ids become unplaced.</summary>
+    internal void Start()
+    {
         int flags = WritePayloads();
+        if (_streaming)
+        {
+            flags |= SessionControlLayout.JobFlagPayloads; // payloads arrive with submissions; agents read a missing key as empty.
+        }
+
         if (_options.Placement == Placement.SharedQueue)
         {
             _shared = Region.Queue(SessionNames.SharedQueue(_owner.SessionName));
@@ -93,34 +112,43 @@ internal sealed class JobRun : IDisposable
             _baseline[i] = _control.ReadCounters(i);
         }
 
-        for (long id = 0; id < _taskCount; id++)
+        for (long id = 0; !_streaming && id < _taskCount; id++)
         {
             _unplaced.Enqueue(id);
             _queuedHere[id] = true;
         }
 
+        _flags = flags;
         _owner.JobStarted();
         _start = Stopwatch.GetTimestamp();
         _control.PublishJob(_seq, JobPhase.Running, _taskCount, flags);
         _owner.Wake();
-        bool cancelled = false;
+    }
+
+    /// <summary>Runs the monitor loop until every task is done (streaming: until closed and every submitted task is done), then ends the job.</summary>
+    internal JobResult RunToEnd(CancellationToken ct)
+    {
+        int flags = _flags;
+        bool finished = false;
         try
         {
             Monitor(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            cancelled = true;
-            throw;
+            finished = true;
         }
         finally
         {
-            _control.PublishJob(_seq, cancelled ? JobPhase.Cancelled : JobPhase.Complete, _taskCount, flags);
+            _control.PublishJob(_seq, finished ? JobPhase.Complete : JobPhase.Cancelled, _taskCount, flags);
             _owner.Wake();
             WaitForAgentsToLeave();
-            if (cancelled)
+            if (!finished && _streaming)
             {
-                RemoveStateKeys(readFailures: false, out _);
+                RemoveStreamingKeys();
+            }
+            else if (!finished)
+            {
+                // Cancelled or failed: payload keys, and the failure keys of tasks committed as failed (keys are per task id
+                // and reused by the next job, so none may be left behind).
+                RemoveStateKeys(readFailures: false, out _, CommittedValues());
             }
         }
 
@@ -140,6 +168,8 @@ internal sealed class JobRun : IDisposable
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            bool closed = _streaming && Volatile.Read(ref _closed) != 0; // acquire, BEFORE draining: pairs with Close's release (ids submitted before it are in the queue).
+            bool drained = _streaming && DrainSubmissions();
             long now = Stopwatch.GetTimestamp();
             if (now >= nextLiveness || _agents.Any(a => !a.Dead && a.HasExited))
             {
@@ -157,7 +187,42 @@ internal sealed class JobRun : IDisposable
                 commitsHint += _control.ReadCounter(i, SessionControlLayout.CommitsOffset) - _baseline[i].Commits;
             }
 
-            if (commitsHint >= _taskCount || now >= nextDoneScan)
+            if (_streaming)
+            {
+                bool timer = now >= nextDoneScan;
+                if (commitsHint > _observedDone || timer)
+                {
+                    if (timer)
+                    {
+                        nextDoneScan = now + DoneScanTicks;
+                    }
+
+                    // A hint-driven scan stops once it has found as many Done records as the agents published commits; the
+                    // timer scan (every 20 ms) looks at every outstanding id (a dead agent may have committed without publishing).
+                    if (ScanCompletions(timer ? long.MaxValue : commitsHint) > 0)
+                    {
+                        lastProgressAt = now;
+                        drained = true;
+                    }
+                }
+
+                lastDone = (int)_observedDone;
+                if (closed && _outstanding.Count == 0)
+                {
+                    CheckLiveness(); // report a death that happened at the very end, too.
+                    elapsedEnd = Stopwatch.GetTimestamp();
+                    break;
+                }
+
+                if (timer && _deaths > 0 && _unplaced.Count == 0 && _outstanding.Count > 0 && now - lastProgressAt > Ticks(_options.StallSweepInterval))
+                {
+                    lastProgressAt = now;
+                    var ids = new List<long>();
+                    _segment!.Tasks.CollectQueued(ids);
+                    Requeue(ids);
+                }
+            }
+            else if (commitsHint >= _taskCount || now >= nextDoneScan)
             {
                 nextDoneScan = now + DoneScanTicks;
                 int done = _segment!.Tasks.CountDone();
@@ -216,8 +281,12 @@ internal sealed class JobRun : IDisposable
 
             // Nothing placed: yield a few rounds (a finishing agent frees room within microseconds), then sleep 1 ms
             // per round so that a long job costs the coordinator almost no CPU.
-            idleTicks = placed == 0 ? idleTicks + 1 : 0;
-            if (idleTicks > IdleYieldTicks)
+            idleTicks = placed == 0 && !drained ? idleTicks + 1 : 0;
+            if (idleTicks > IdleYieldTicks && _streaming)
+            {
+                WaitForSubmission(); // up to 1 ms; a Submit or CompleteAsync ends it at once.
+            }
+            else if (idleTicks > IdleYieldTicks)
             {
                 Thread.Sleep(1);
             }
@@ -488,7 +557,7 @@ internal sealed class JobRun : IDisposable
                 a.Dead ? 0 : _stealers[i].Count, a.Dead ? 0 : _inboxes[i].Count);
         }
 
-        return new JobProgress(_seq, done, _taskCount, _unplaced.Count, Stopwatch.GetElapsedTime(_start), agents);
+        return new JobProgress(_seq, done, _streaming ? (int)Volatile.Read(ref _next) /* acquire; pairs with Submit */ : _taskCount, _unplaced.Count, Stopwatch.GetElapsedTime(_start), agents);
     }
 
     private void WaitForAgentsToLeave()
@@ -517,7 +586,7 @@ internal sealed class JobRun : IDisposable
             {
                 try
                 {
-                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, _seq, id), _payloads[id].Span);
+                    Region.State.Write(SessionNames.PayloadKey(_owner.SessionName, id), _payloads[id].Span);
                 }
                 catch (SharedRegionFullException e)
                 {
@@ -543,7 +612,7 @@ internal sealed class JobRun : IDisposable
             {
                 if (_payloads[id].Length > 0)
                 {
-                    Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, _seq, id), 0);
+                    Region.State.TryDelete(SessionNames.PayloadKey(_owner.SessionName, id), 0);
                 }
             }
         }
@@ -561,7 +630,7 @@ internal sealed class JobRun : IDisposable
                 continue;
             }
 
-            string key = SessionNames.FailureKey(_owner.SessionName, _seq, id);
+            string key = SessionNames.FailureKey(_owner.SessionName, id);
             if (readFailures)
             {
                 failures[id] = Region.State.TryRead(key, buffer, out int length, out _) ? Encoding.UTF8.GetString(buffer, 0, length) : "(message lost)";
@@ -571,15 +640,28 @@ internal sealed class JobRun : IDisposable
         }
     }
 
+    /// <summary>The committed value of every task of a batch job (0 for tasks not Done).</summary>
+    private long[] CommittedValues()
+    {
+        long[] values = new long[_taskCount];
+        for (long id = 0; id < values.Length; id++)
+        {
+            values[id] = _segment!.Tasks.TryReadResult(id, out TaskResult r) ? r.Value : 0;
+        }
+
+        return values;
+    }
+
     private JobResult BuildResult()
     {
         var table = _segment!.Tasks;
-        long[] results = new long[_taskCount];
-        int[] executedBy = new int[_taskCount];
+        int n = _streaming ? (int)Volatile.Read(ref _next) : _taskCount; // acquire; closed: no Submit runs any more.
+        long[] results = new long[n];
+        int[] executedBy = new int[n];
         long[] perAgent = new long[_agents.Length];
         var execution = new LongHistogram(TimeStamp.Hours(1), 3);
         var queue = new LongHistogram(TimeStamp.Hours(1), 3);
-        for (long id = 0; id < _taskCount; id++)
+        for (long id = 0; id < n; id++)
         {
             if (!table.TryReadResult(id, out TaskResult r))
             {
@@ -597,7 +679,16 @@ internal sealed class JobRun : IDisposable
             queue.RecordValue(Math.Max(0, r.PickupTicks - r.PlacedTicks));
         }
 
-        RemoveStateKeys(readFailures: true, out var failures, results);
+        Dictionary<long, string> failures;
+        if (_streaming)
+        {
+            failures = _failures; // read (and their keys deleted) as each task completed.
+        }
+        else
+        {
+            RemoveStateKeys(readFailures: true, out failures, results);
+        }
+
         var stats = new AgentJobStats[_agents.Length];
         double attached = 0, overhead = 0;
         long steals = 0;
@@ -621,9 +712,9 @@ internal sealed class JobRun : IDisposable
         double mean = survivors.Count > 0 ? survivors.Average() : 0;
         double cv = mean > 0 ? Math.Sqrt(survivors.Sum(x => (x - mean) * (x - mean)) / survivors.Count) / mean : 0;
         var summary = new JobSummary(
-            _taskCount,
+            n,
             _elapsed,
-            _elapsed > TimeSpan.Zero ? _taskCount / _elapsed.TotalSeconds : 0,
+            _elapsed > TimeSpan.Zero ? n / _elapsed.TotalSeconds : 0,
             Summarize(execution),
             Summarize(queue),
             FromTicks(queue.GetValueAtPercentile(50)),
@@ -658,6 +749,7 @@ internal sealed class JobRun : IDisposable
 
     public void Dispose()
     {
+        _submitSignal.Dispose();
         if (_segment is not null)
         {
             _segment.Dispose();
