@@ -2,7 +2,6 @@
 // tool's hidden 'agent' subcommand, joined to a JobCoordinator session over one shared region; ProcessesJob holds
 // the details. Inputs (template roots, variables, strictness) are resolved by JobInputs, as in threads mode.
 using System.Diagnostics;
-using Unjucks.Agents.Processes;
 using Unjucks.Cli.Engine;
 using JobSummary = Unjucks.Cli.Engine.JobSummary;
 
@@ -28,10 +27,7 @@ internal sealed class ProcessesJobEngine : IJobEngine
         long started = Stopwatch.GetTimestamp();
         using var inputs = JobInputs.Resolve(request);
         _ = JobInputs.LoadVariables(inputs.VariablesFile); // a bad file fails here, with its message, not in N agents.
-        var job = new ProcessesJob(request, inputs, progress, started, SnapshotInterval, OpenStream);
+        var job = new ProcessesJob(request, inputs, progress, started, SnapshotInterval, StreamingTaskStream.OpenAsync);
         return await job.RunAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    private static Task<ITemplateTaskStream> OpenStream(JobCoordinator coordinator, int maxTasks, IProgress<JobProgress> progress, CancellationToken cancellationToken) =>
-        Task.FromResult<ITemplateTaskStream>(new BatchedTaskStream(coordinator, progress, cancellationToken));
 }
