@@ -198,6 +198,34 @@ public sealed class ProcessesEngineTests
         }
     }
 
+    [Test]
+    public async Task AGcRoundOnARunningProcessesJobIsAcknowledgedByEveryAgent()
+    {
+        using var work = new TempDirectory();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var engine = new ProcessesJobEngine { SnapshotInterval = TimeSpan.FromMilliseconds(50) };
+        var job = engine.RunAsync(new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 40),
+            new Collecting(s =>
+            {
+                if (s.Completed > 0 && s.Completed < s.Total)
+                {
+                    running.TrySetResult();
+                }
+            }), None);
+
+        await Task.WhenAny(running.Task, job).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.That(running.Task.IsCompleted, Is.True, "the job ended before it was seen running");
+        // This test process is the job's coordinator: its session region is the one this pid created.
+        var region = new RegionInspector().ListRegions().Single(r => r.CreatorPid == Environment.ProcessId && r.Problem is null);
+        var report = await new GcCoordinatorAdapter().RunRoundAsync(region.Name, TimeSpan.FromSeconds(20), None).WaitAsync(TimeSpan.FromMinutes(1));
+        var summary = await job.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.That(report.Agents.Select(a => a.Outcome).ToList(), Has.Count.EqualTo(2).And.All.EqualTo(GcOutcome.Acknowledged),
+            string.Join("\n", report.Agents));
+        Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
+        Assert.That(summary.Succeeded, Is.EqualTo(221 * 40), "the paused agents resumed and finished the job");
+    }
+
     private static bool Exited(int pid)
     {
         try

@@ -123,6 +123,8 @@ internal sealed class ProcessesJob
 
             await using (coordinator.ConfigureAwait(false))
             {
+                var gc = new CoordinatorGcResponder(coordinator.Region);
+                await using var gcScope = gc.ConfigureAwait(false);
                 var sink = new LatestProgress(this);
                 var stream = await _openStream(coordinator, (int)taskCount, sink, cancellationToken).ConfigureAwait(false);
                 await using (stream.ConfigureAwait(false))
