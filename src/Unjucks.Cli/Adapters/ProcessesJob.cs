@@ -53,8 +53,9 @@ internal sealed class ProcessesJob
     private readonly Dictionary<int, string> _deaths = [];
     private readonly ProcessMemory _memory = new();
     private JobProgress? _latest;
-    private long _completed;
-    private long _failed;
+    // Written by the graph's node bodies on thread-pool threads, read by the snapshot loop: each on its own lines.
+    private PaddedLong _completed;
+    private PaddedLong _failed;
     private long _peakMemory;
 
     public ProcessesJob(JobRequest request, JobInputs inputs, IProgress<JobSnapshot>? progress, long started, TimeSpan snapshotInterval,
@@ -164,8 +165,8 @@ internal sealed class ProcessesJob
                         }
 
                         var latest = Volatile.Read(ref _latest); // acquire; pairs with the release in LatestProgress.Report
-                        var completed = failedBeforeRender + Interlocked.Read(ref _completed); // atomic read of the bodies' count
-                        _progress?.Report(Snapshot(AgentLines(latest, agents), completed, total, failedBeforeRender + Interlocked.Read(ref _failed),
+                        var completed = failedBeforeRender + Interlocked.Read(ref _completed.Value); // atomic read of the bodies' count
+                        _progress?.Report(Snapshot(AgentLines(latest, agents), completed, total, failedBeforeRender + Interlocked.Read(ref _failed.Value),
                             RecentRate(now, completed, renderStarted), QueueDepth(latest), summary.LatencyP95));
                     }
 
@@ -257,8 +258,8 @@ internal sealed class ProcessesJob
         }
         catch (AgentTaskFailedException e)
         {
-            Interlocked.Increment(ref _failed); // atomic count, read by the snapshot loop
-            Interlocked.Increment(ref _completed); // same
+            Interlocked.Increment(ref _failed.Value); // atomic count, read by the snapshot loop
+            Interlocked.Increment(ref _completed.Value); // same
             throw new TemplateException(ProcessesTaskFailure.Decode(template.Id, e.Message), e);
         }
 
@@ -268,7 +269,7 @@ internal sealed class ProcessesJob
             metrics.RecordOperation(agent, parse + render + write);
         }
 
-        Interlocked.Increment(ref _completed); // atomic count, read by the snapshot loop
+        Interlocked.Increment(ref _completed.Value); // atomic count, read by the snapshot loop
         var timings = new TemplateTimings(round == 0 ? template.DiscoveryTime : TimeSpan.Zero, parse, render, write);
         return new RenderedTemplate(template.Id, string.Empty, string.Empty, template.FrontMatter.Variables, timings);
     }
