@@ -9,7 +9,8 @@
 //      function of the tree and the globals, identical in every round, so the memo holds it from the first time
 //      this agent rendered that template (as a task, or here: a dependency this agent has not rendered yet is
 //      rendered once, in memory, from its own dependencies' files, only to learn its output path);
-//   2. renders with TemplateRenderer.RenderOne (one renderer per process: each template is parsed once per agent);
+//   2. renders with TemplateRenderer.RenderOne (one renderer per process: every template is parsed once per agent, at
+//      start-up, before the agent registers: see ParseAll);
 //   3. writes atomically with the round's OutputWriter (temporary file, rename);
 //   4. returns the agent index and the parse/render/write split (ProcessesTaskCodec.EncodeResult).
 // A template error is thrown as TemplateTaskException (the engine records its message, the job continues).
@@ -57,7 +58,29 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         var globals = JobInputs.LoadVariables(variablesFile);
         var discovery = await TemplateDiscovery.DiscoverAsync(roots, TemplateDiscovery.DefaultMaxConcurrency, cancellationToken).ConfigureAwait(false);
-        return new ProcessesTemplateHandler(discovery, globals, strict, outputDirectory, rounds);
+        var handler = new ProcessesTemplateHandler(discovery, globals, strict, outputDirectory, rounds);
+        handler.ParseAll();
+        return handler;
+    }
+
+    /// <summary>
+    /// Parses every template before the agent registers (its start-up, outside the job's render phase): the parse
+    /// cache then serves every task, and a parse error is cached and reported by the template's task. The parse time
+    /// is still reported, once per template, by the first task of that template this agent runs.
+    /// </summary>
+    private void ParseAll()
+    {
+        foreach (var template in _templates)
+        {
+            try
+            {
+                _renderer.Parse(template);
+            }
+            catch (TemplateException)
+            {
+                // Cached by the renderer; the template's task reports it.
+            }
+        }
     }
 
     public ValueTask<long> ExecuteAsync(TaskContext context, CancellationToken cancellationToken)
@@ -85,9 +108,9 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
             var render = Stopwatch.GetElapsedTime(start);
             var write = writer.Write(rendered);
             _known.TryAdd(template.Id, rendered with { Content = string.Empty });
+            // Parsed at start-up (ParseAll): the first task of each template in this agent reports its parse time.
             var parse = _parsed.TryAdd(template.Id, 0) ? rendered.Timings.Parse : TimeSpan.Zero;
-            // render includes the parse of a first render (RenderOne parses on demand): report it apart.
-            return ValueTask.FromResult(ProcessesTaskCodec.EncodeResult(context.AgentIndex, parse, render - parse, write));
+            return ValueTask.FromResult(ProcessesTaskCodec.EncodeResult(context.AgentIndex, parse, render, write));
         }
         catch (TemplateException e)
         {
@@ -137,8 +160,6 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
         }
 
         // The dependency is Done in this round, and so are its own dependencies (transitively): their files exist.
-        // Its parse (if this is the first time) is counted in the render time of the task that needed it.
-        _parsed.TryAdd(id, 0);
         var rendered = _renderer.RenderOne(source, Dependencies(source, writer), _globals);
         return _known.GetOrAdd(id, rendered with { Content = string.Empty });
     }
