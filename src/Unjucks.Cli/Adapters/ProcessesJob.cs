@@ -12,7 +12,7 @@
 //   - latency p50/p95/p99, coordination overhead, load CV, queue time and message latency: the engine's JobSummary
 //     (task table ticks: execution = lease -> commit in the agent; queue time = placement -> pickup, whose median is
 //     the message latency; overhead and CV from the agents' counters);
-//   - the dashboard's p95 and alerts: each completed task's agent-side time (parse + render + write, from its result)
+//   - the dashboard (ProcessesDashboard): p95 and alerts from each completed task's agent-side time (parse + render + write, from its result)
 //     recorded into AgentMetrics per agent; AlertMonitor on its summary; a Critical alert per dead agent;
 //   - time split: discovery from the coordinator's discovery (as in threads mode); parse, render and write summed from
 //     the agents' results (ProcessesTaskCodec: microseconds; parse counted once per agent and template);
@@ -28,7 +28,6 @@ using Unjucks.Agents.Processes;
 using Unjucks.Cli.Engine;
 using Unjucks.Templates;
 using AgentsJobSummary = Unjucks.Agents.Processes.JobSummary;
-using CliAlertSeverity = Unjucks.Cli.Engine.AlertSeverity;
 using CliJobSummary = Unjucks.Cli.Engine.JobSummary;
 using CliLatency = Unjucks.Cli.Engine.LatencySummary;
 
@@ -40,23 +39,17 @@ internal sealed class ProcessesJob
     /// <summary>Region value size: holds a payload and a template error message (the engine truncates longer ones).</summary>
     internal const int MaxValueBytes = 512;
 
-    private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(1);
-
     private readonly JobRequest _request;
     private readonly JobInputs _inputs;
     private readonly IProgress<JobSnapshot>? _progress;
     private readonly long _started;
     private readonly TimeSpan _snapshotInterval;
     private readonly Func<JobCoordinator, int, IProgress<JobProgress>, CancellationToken, Task<ITemplateTaskStream>> _openStream;
-    private readonly Queue<(long Timestamp, long Completed)> _rateSamples = new();
-    private readonly Dictionary<string, Alert> _activeAlerts = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, string> _deaths = [];
-    private readonly ProcessMemory _memory = new();
+    private readonly ProcessesDashboard _dashboard;
     private JobProgress? _latest;
     // Written by the graph's node bodies on thread-pool threads, read by the snapshot loop: each on its own lines.
     private PaddedLong _completed;
     private PaddedLong _failed;
-    private long _peakMemory;
 
     public ProcessesJob(JobRequest request, JobInputs inputs, IProgress<JobSnapshot>? progress, long started, TimeSpan snapshotInterval,
         Func<JobCoordinator, int, IProgress<JobProgress>, CancellationToken, Task<ITemplateTaskStream>> openStream)
@@ -67,6 +60,7 @@ internal sealed class ProcessesJob
         _started = started;
         _snapshotInterval = snapshotInterval;
         _openStream = openStream;
+        _dashboard = new ProcessesDashboard(started);
     }
 
     /// <summary>A node of the job's graph: one template in one round.</summary>
@@ -76,7 +70,7 @@ internal sealed class ProcessesJob
     {
         var agents = _request.Agents;
         var rounds = _request.Repeat;
-        _progress?.Report(Snapshot(Starting(agents), 0, 0, 0, 0, 0, TimeSpan.Zero));
+        _progress?.Report(_dashboard.Snapshot(ProcessesDashboard.Starting(agents), 0, 0, 0, 0, 0, TimeSpan.Zero));
 
         var discovery = await TemplateDiscovery.DiscoverAsync(_inputs.Roots, TemplateDiscovery.DefaultMaxConcurrency, cancellationToken).ConfigureAwait(false);
         var plan = TemplatePlan.Create(discovery.Templates, discovery.Failures);
@@ -97,7 +91,6 @@ internal sealed class ProcessesJob
         }
 
         using var metrics = new AgentMetrics(agents, new AgentMetricsOptions { Window = ThreadsJob.MetricsWindow });
-        var monitor = new AlertMonitor();
         DependencyGraphResult<NodeKey, RenderedTemplate>? result = null;
         AgentsJobSummary? engine = null;
         var renderElapsed = TimeSpan.Zero;
@@ -160,14 +153,14 @@ internal sealed class ProcessesJob
                         if (summary is null || Stopwatch.GetElapsedTime(lastMetrics, now) >= refresh)
                         {
                             summary = metrics.GetSummary();
-                            UpdateAlerts(monitor, summary);
+                            _dashboard.UpdateAlerts(summary);
                             lastMetrics = now;
                         }
 
                         var latest = Volatile.Read(ref _latest); // acquire; pairs with the release in LatestProgress.Report
                         var completed = failedBeforeRender + Interlocked.Read(ref _completed.Value); // atomic read of the bodies' count
-                        _progress?.Report(Snapshot(AgentLines(latest, agents), completed, total, failedBeforeRender + Interlocked.Read(ref _failed.Value),
-                            RecentRate(now, completed, renderStarted), QueueDepth(latest), summary.LatencyP95));
+                        _progress?.Report(_dashboard.Snapshot(_dashboard.AgentLines(latest, agents), completed, total, failedBeforeRender + Interlocked.Read(ref _failed.Value),
+                            _dashboard.RecentRate(now, completed, renderStarted), ProcessesDashboard.QueueDepth(latest), summary.LatencyP95));
                     }
 
                     result = await run.ConfigureAwait(false);
@@ -200,9 +193,9 @@ internal sealed class ProcessesJob
         }
 
         var final = metrics.GetSummary();
-        UpdateAlerts(monitor, final);
+        _dashboard.UpdateAlerts(final);
         var notRendered = failedBeforeRender + (result?.Nodes.Values.Count(n => n.Status != NodeStatus.Succeeded) ?? 0);
-        _progress?.Report(Snapshot(FinalAgentLines(engine, agents), total, total, notRendered,
+        _progress?.Report(_dashboard.Snapshot(ProcessesDashboard.FinalAgentLines(engine, agents), total, total, notRendered,
             renderElapsed > TimeSpan.Zero ? (total - notRendered) / renderElapsed.TotalSeconds : 0, 0, engine?.Execution.P95 ?? TimeSpan.Zero));
 
         var elapsed = Stopwatch.GetElapsedTime(_started);
@@ -216,7 +209,7 @@ internal sealed class ProcessesJob
             JobFailures.From(report, rounds, _inputs.Roots),
             renderElapsed > TimeSpan.Zero ? report.Rendered / renderElapsed.TotalSeconds : 0,
             engine is null ? new CliLatency(default, default, default) : new CliLatency(engine.Execution.P50, engine.Execution.P95, engine.Execution.P99),
-            _peakMemory / (1024.0 * 1024.0),
+            _dashboard.PeakMemory / (1024.0 * 1024.0),
             (engine?.CoordinationOverhead ?? 0) * 100,
             engine?.LoadCoefficientOfVariation ?? 0,
             engine?.QueueTime.Mean ?? TimeSpan.Zero,
@@ -273,89 +266,6 @@ internal sealed class ProcessesJob
         var timings = new TemplateTimings(round == 0 ? template.DiscoveryTime : TimeSpan.Zero, parse, render, write);
         return new RenderedTemplate(template.Id, string.Empty, string.Empty, template.FrontMatter.Variables, timings);
     }
-
-    private JobSnapshot Snapshot(IReadOnlyList<AgentSnapshot> agents, long completed, long total, long failed, double rate, long queueDepth, TimeSpan p95)
-    {
-        var memory = _memory.Sample(agents.Where(a => a.Alive && a.Pid > 0).Select(a => a.Pid));
-        _peakMemory = Math.Max(_peakMemory, memory);
-        return new JobSnapshot(Stopwatch.GetElapsedTime(_started), agents, completed, total, failed, rate, p95, queueDepth, memory, ActiveAlerts());
-    }
-
-    private static List<AgentSnapshot> Starting(int agents) =>
-        Enumerable.Range(0, agents).Select(i => new AgentSnapshot(i, 0, "starting", true, 0, 0)).ToList();
-
-    private List<AgentSnapshot> AgentLines(JobProgress? progress, int agents)
-    {
-        if (progress is null)
-        {
-            return Starting(agents);
-        }
-
-        foreach (var a in progress.Agents.Where(a => !a.Alive))
-        {
-            if (_deaths.TryAdd(a.Index, string.Create(CultureInfo.InvariantCulture, $"agent {a.Index} (pid {a.Pid}) died; its tasks were given to the others")))
-            {
-                _activeAlerts["agent.death." + a.Index.ToString(CultureInfo.InvariantCulture)] =
-                    new Alert("agent.death", 1, 0, Unjucks.Agents.AlertSeverity.Critical, true, _deaths[a.Index]);
-            }
-        }
-
-        return progress.Agents.Select(a => new AgentSnapshot(a.Index, a.Pid, a.Alive ? State(a.State) : "dead", a.Alive, a.TasksDone, a.Steals)).ToList();
-    }
-
-    private static List<AgentSnapshot> FinalAgentLines(AgentsJobSummary? engine, int agents) => engine is null
-        ? Enumerable.Range(0, agents).Select(i => new AgentSnapshot(i, 0, "exited", false, 0, 0)).ToList()
-        : engine.Agents.Select(a => new AgentSnapshot(a.Index, a.Pid, a.Alive ? "idle" : "dead", a.Alive, a.TasksExecuted, a.Steals)).ToList();
-
-    private static string State(AgentRunState state) => state switch
-    {
-        AgentRunState.Starting => "starting",
-        AgentRunState.WaitingForJob => "waiting",
-        AgentRunState.Running => "running",
-        AgentRunState.Idle => "idle",
-        AgentRunState.Parked => "parked",
-        _ => "exited",
-    };
-
-    private static long QueueDepth(JobProgress? progress) =>
-        progress is null ? 0 : progress.Unplaced + progress.Agents.Where(a => a.Alive).Sum(a => (long)a.DequeDepth + a.InboxDepth);
-
-    /// <summary>Operations per second over the last second or so (since the render started, at first).</summary>
-    private double RecentRate(long now, long completed, long renderStarted)
-    {
-        _rateSamples.Enqueue((now, completed));
-        while (_rateSamples.Count > 1 && Stopwatch.GetElapsedTime(_rateSamples.Peek().Timestamp, now) > RateWindow)
-        {
-            _rateSamples.Dequeue();
-        }
-
-        var (since, before) = _rateSamples.Count > 1 ? _rateSamples.Peek() : (renderStarted, 0L);
-        var seconds = Stopwatch.GetElapsedTime(since, now).TotalSeconds;
-        return seconds > 0 ? (completed - before) / seconds : 0;
-    }
-
-    private void UpdateAlerts(AlertMonitor monitor, MetricsSummary summary)
-    {
-        foreach (var change in monitor.Evaluate(summary))
-        {
-            if (change.Active)
-            {
-                _activeAlerts[change.Metric] = change;
-            }
-            else
-            {
-                _activeAlerts.Remove(change.Metric);
-            }
-        }
-    }
-
-    private List<JobAlert> ActiveAlerts() =>
-        _activeAlerts.Values.Select(a => new JobAlert(a.Severity switch
-        {
-            Unjucks.Agents.AlertSeverity.Critical => CliAlertSeverity.Critical,
-            Unjucks.Agents.AlertSeverity.Warning => CliAlertSeverity.Warning,
-            _ => CliAlertSeverity.Info,
-        }, a.Message)).ToList();
 
     /// <summary>Removes temporary files a killed agent left between creating one and its rename.</summary>
     private static void RemoveTemporaryFiles(string outputDirectory)
