@@ -5,18 +5,13 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli;
 
 /// <summary>
-/// The real surroundings of the tool. The job engine runs threads mode (<see cref="ThreadsJobEngine"/>); the region
-/// inspector reads the per-user region directory (<see cref="RegionInspector"/>), and the GC coordinator runs its
-/// rounds there (<see cref="GcCoordinatorAdapter"/>); processes mode waits for the agent-process engine.
+/// The real surroundings of the tool. The job engine runs agents as processes (<see cref="ProcessesJobEngine"/>, the
+/// default) or threads (<see cref="ThreadsJobEngine"/>); the region inspector reads the per-user region directory
+/// (<see cref="RegionInspector"/>), and the GC coordinator runs its rounds there (<see cref="GcCoordinatorAdapter"/>).
 /// </summary>
 internal sealed class DefaultServices : ICliServices
 {
     public IJobEngine CreateJobEngine() => new EngineSelector();
-
-    // TEMPORARY FALLBACK SWITCH: false while the agent-process engine is not wired, so that 'run' and 'scale' without
-    // --mode (default: processes) run as threads and say so. When EngineSelector routes processes mode to the real
-    // engine, delete this line (the interface's default is true) and the fallback goes with it.
-    public bool ProcessModeAvailable => false;
 
     public IRegionInspector CreateRegionInspector() => new RegionInspector();
 

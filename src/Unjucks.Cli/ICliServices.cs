@@ -24,13 +24,6 @@ public interface ICliServices
     /// <summary>The GC coordinator for <c>gc</c>. Throws <see cref="NotSupportedException"/> when none is wired.</summary>
     IGcCoordinator CreateGcCoordinator();
 
-    /// <summary>
-    /// Whether the job engine can run agents as processes. While it cannot, <c>run</c> and <c>scale</c> without
-    /// <c>--mode</c> run as threads and say so (<see cref="Commands.CommonOptions.ResolveMode"/>); an explicit
-    /// <c>--mode processes</c> still goes to the engine, which refuses it.
-    /// </summary>
-    bool ProcessModeAvailable => true;
-
     /// <summary>True when the output writer is an interactive terminal: live views instead of plain lines.</summary>
     bool OutputIsTerminal { get; }
 

@@ -37,6 +37,27 @@ public sealed class OutputWriter
         _realRootWithSeparator = Path.TrimEndingDirectorySeparator(real) + Path.DirectorySeparatorChar;
     }
 
+    /// <summary>
+    /// Whether <paramref name="fileName"/> (a name, not a path) has the form of this writer's temporary files
+    /// (<c>.&lt;name&gt;.&lt;32 hex digits&gt;.tmp</c>). A writer killed between creating one and the rename leaves it
+    /// behind; an engine that recovers from killed writers removes such files once the job is over.
+    /// </summary>
+    /// <param name="fileName">A file name.</param>
+    /// <returns>True for a temporary file name.</returns>
+    public static bool IsTemporaryFileName(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        const int Hex = 32;
+        const string Suffix = ".tmp";
+        if (fileName.Length < 1 + 1 + 1 + Hex + Suffix.Length || fileName[0] != '.' || !fileName.EndsWith(Suffix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var guid = fileName.AsSpan(fileName.Length - Suffix.Length - Hex, Hex);
+        return fileName[fileName.Length - Suffix.Length - Hex - 1] == '.' && guid.IndexOfAnyExcept("0123456789abcdef") < 0;
+    }
+
     /// <summary>The output directory (full path, no trailing separator).</summary>
     public string Root { get; }
 

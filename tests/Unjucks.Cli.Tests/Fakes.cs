@@ -156,8 +156,6 @@ internal sealed class FakeServices : ICliServices
 
     public bool OutputIsTerminal { get; set; }
 
-    public bool ProcessModeAvailable { get; set; } = true;
-
     public string CurrentDirectory { get; set; } = Path.GetTempPath();
 
     public string ToolDirectory { get; set; } = Path.GetTempPath();
@@ -170,8 +168,8 @@ internal sealed class FakeServices : ICliServices
 }
 
 /// <summary>
-/// The real job engine (threads mode; processes refused as in DefaultServices) with a current directory of the
-/// test's choosing and no terminal. Region inspector and GC coordinator are not wired.
+/// The real job engine (processes and threads, as in DefaultServices) with a current directory of the test's choosing
+/// and no terminal.
 /// </summary>
 internal sealed class RealEngineServices(string currentDirectory) : ICliServices
 {
@@ -182,8 +180,6 @@ internal sealed class RealEngineServices(string currentDirectory) : ICliServices
     public IRegionInspector CreateRegionInspector() => _real.CreateRegionInspector();
 
     public IGcCoordinator CreateGcCoordinator() => _real.CreateGcCoordinator();
-
-    public bool ProcessModeAvailable => _real.ProcessModeAvailable;
 
     public bool OutputIsTerminal => false;
 

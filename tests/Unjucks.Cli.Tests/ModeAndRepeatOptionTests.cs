@@ -3,38 +3,28 @@ using Unjucks.Cli.Engine;
 
 namespace Unjucks.Cli.Tests;
 
-/// <summary>The processes-to-threads fallback (while processes are unavailable) and --repeat, against the fake engine.</summary>
+/// <summary>--mode (default processes) and --repeat, against the fake engine.</summary>
 [TestFixture]
 public sealed class ModeAndRepeatOptionTests
 {
     [Test]
-    public async Task WithoutModeAndWithoutProcessesRunFallsBackToThreadsWithANotice()
+    public async Task RunWithoutModeIsProcessesAndModeThreadsIsThreads()
     {
         using var work = new TempDirectory();
-        var services = new FakeServices { CurrentDirectory = work.Path, ProcessModeAvailable = false };
+        var services = new FakeServices { CurrentDirectory = work.Path };
 
-        var run = await CliRun.InvokeAsync(services, "run", "--out", "out");
+        var byDefault = await CliRun.InvokeAsync(services, "run", "--out", "out");
+        var threads = await CliRun.InvokeAsync(services, "run", "--out", "out", "--mode", "threads");
 
-        Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        Assert.That(services.Engine.Requests.Single().Mode, Is.EqualTo(EngineMode.Threads));
-        Assert.That(run.Out.Split('\n').Count(l => l.StartsWith("Note: agents as processes are not available", StringComparison.Ordinal)), Is.EqualTo(1), run.ToString());
+        Assert.That(byDefault.ExitCode, Is.Zero, byDefault.ToString());
+        Assert.That(threads.ExitCode, Is.Zero, threads.ToString());
+        Assert.That(services.Engine.Requests.Select(r => r.Mode), Is.EqualTo(new[] { EngineMode.Processes, EngineMode.Threads }));
+        Assert.That(byDefault.Out, Does.Contain("as processes into"), byDefault.ToString());
+        Assert.That(byDefault.Out, Does.Not.Contain("Note:"), byDefault.ToString());
     }
 
     [Test]
-    public async Task ExplicitProcessesModeIsPassedOnEvenWhenUnavailable()
-    {
-        using var work = new TempDirectory();
-        var services = new FakeServices { CurrentDirectory = work.Path, ProcessModeAvailable = false };
-
-        var run = await CliRun.InvokeAsync(services, "scale", "--agents", "1", "--mode", "processes", "--out", "report");
-
-        Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        Assert.That(services.Engine.Requests.Single().Mode, Is.EqualTo(EngineMode.Processes));
-        Assert.That(run.Out, Does.Not.Contain("Note: agents as processes"));
-    }
-
-    [Test]
-    public async Task WithProcessesAvailableTheDefaultStaysProcesses()
+    public async Task ScaleWithoutModeIsProcesses()
     {
         using var work = new TempDirectory();
         var services = new FakeServices { CurrentDirectory = work.Path };

@@ -113,31 +113,6 @@ public sealed class ThreadsEngineTests
     }
 
     [Test]
-    public async Task WithoutModeTheDefaultFallsBackToThreadsAndSaysSo()
-    {
-        using var work = new TempDirectory();
-        var services = new RealEngineServices(work.Path);
-
-        var run = await CliRun.InvokeAsync(services, None, "run", "--repeat", "1", "--out", "out");
-
-        Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        Assert.That(run.Out, Does.Contain("running them as threads (--mode threads)"), run.ToString());
-        Assert.That(run.Out, Does.Contain("as threads into"), run.ToString());
-    }
-
-    [Test]
-    public async Task ExplicitProcessesModeIsRefusedWithWhatToDo()
-    {
-        using var work = new TempDirectory();
-        var services = new RealEngineServices(work.Path);
-
-        var run = await CliRun.InvokeAsync(services, None, "run", "--mode", "processes", "--repeat", "1", "--out", "out");
-
-        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
-        Assert.That(run.Error, Does.Contain("--mode processes needs the agent-process engine; use --mode threads"), run.ToString());
-    }
-
-    [Test]
     public async Task SnapshotsCountEveryOperationOncePerAgentAndTheSummaryAgrees()
     {
         using var work = new TempDirectory();

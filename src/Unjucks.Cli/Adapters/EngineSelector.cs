@@ -3,14 +3,13 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli.Adapters;
 
 /// <summary>
-/// The tool's job engine: routes each request by <see cref="JobRequest.Mode"/>. Threads mode runs on
-/// <see cref="ThreadsJobEngine"/>; processes mode needs the agent-process engine, which this build does not have yet.
+/// The tool's job engine: routes each request by <see cref="JobRequest.Mode"/> to <see cref="ProcessesJobEngine"/>
+/// (agents as processes, the default) or <see cref="ThreadsJobEngine"/> (agents as threads of this process).
 /// </summary>
 internal sealed class EngineSelector : IJobEngine
 {
-    internal const string ProcessesUnavailableMessage = "--mode processes needs the agent-process engine; use --mode threads";
-
     private readonly ThreadsJobEngine _threads = new();
+    private readonly ProcessesJobEngine _processes = new();
 
     public Task<JobSummary> RunAsync(JobRequest request, IProgress<JobSnapshot>? progress, CancellationToken cancellationToken)
     {
@@ -18,7 +17,8 @@ internal sealed class EngineSelector : IJobEngine
         return request.Mode switch
         {
             EngineMode.Threads => _threads.RunAsync(request, progress, cancellationToken),
-            _ => throw new NotSupportedException(ProcessesUnavailableMessage),
+            EngineMode.Processes => _processes.RunAsync(request, progress, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(request), request.Mode, "unknown engine mode."),
         };
     }
 }

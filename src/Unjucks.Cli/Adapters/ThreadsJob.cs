@@ -190,7 +190,7 @@ internal sealed class ThreadsJob
             EngineMode.Threads,
             report.Total,
             report.Rendered,
-            Failures(report, rounds),
+            JobFailures.From(report, rounds, _roots),
             renderElapsed > TimeSpan.Zero ? report.Rendered / renderElapsed.TotalSeconds : 0,
             new LatencySummary(final.LatencyP50, final.LatencyP95, final.LatencyP99),
             _peakMemory / (1024.0 * 1024.0),
@@ -303,61 +303,5 @@ internal sealed class ThreadsJob
         var bytes = GC.GetTotalMemory(forceFullCollection: false);
         _peakMemory = Math.Max(_peakMemory, bytes);
         return bytes;
-    }
-
-    /// <summary>One line per failed template (path relative to its template directory); repeats across rounds merged.</summary>
-    private List<TemplateFailure> Failures(JobReport report, int rounds)
-    {
-        var seen = new Dictionary<(string Template, string Message), int>();
-        var order = new List<(string Template, string Message)>();
-        foreach (var outcome in report.Failures)
-        {
-            var key = (RelativePath(outcome), Describe(outcome));
-            if (seen.TryGetValue(key, out var count))
-            {
-                seen[key] = count + 1;
-            }
-            else
-            {
-                seen.Add(key, 1);
-                order.Add(key);
-            }
-        }
-
-        return order.Select(k => new TemplateFailure(k.Template, rounds == 1
-            ? k.Message
-            : string.Create(CultureInfo.InvariantCulture, $"{k.Message} (in {seen[k]} of {rounds} rounds)"))).ToList();
-    }
-
-    private static string Describe(TemplateOutcome outcome)
-    {
-        if (outcome.Error is not { } error)
-        {
-            return outcome.Status.ToString();
-        }
-
-        var where = error.Line is int line
-            ? (error.Column is int column ? string.Create(CultureInfo.InvariantCulture, $" (line {line}, column {column})") : string.Create(CultureInfo.InvariantCulture, $" (line {line})"))
-            : string.Empty;
-        return $"{error.Kind}{where}: {error.Message}";
-    }
-
-    private string RelativePath(TemplateOutcome outcome)
-    {
-        if (string.IsNullOrEmpty(outcome.SourcePath))
-        {
-            return outcome.Id;
-        }
-
-        foreach (var root in _roots)
-        {
-            var full = Path.GetFullPath(root);
-            if (outcome.SourcePath.StartsWith(full.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            {
-                return Path.GetRelativePath(full, outcome.SourcePath).Replace(Path.DirectorySeparatorChar, '/');
-            }
-        }
-
-        return outcome.Id;
     }
 }

@@ -94,24 +94,6 @@ internal static class CommonOptions
     public static int ResolveRepeat(int? repeat, int templateDirectoryCount) =>
         repeat ?? (templateDirectoryCount == 0 ? DefaultSampleRepeat : 1);
 
-    /// <summary>
-    /// The mode to run: --mode when given. When it was left out and the engine cannot run processes yet
-    /// (<see cref="ICliServices.ProcessModeAvailable"/>), threads, with a one-line notice. Remove the fallback together
-    /// with <c>DefaultServices.ProcessModeAvailable</c> once the agent-process engine is wired.
-    /// </summary>
-    public static EngineMode ResolveMode(ParseResult parse, Option<EngineMode> option, CliContext context)
-    {
-        var mode = parse.GetValue(option);
-        var implicitDefault = parse.GetResult(option) is not { Implicit: false };
-        if (implicitDefault && mode == EngineMode.Processes && !context.Services.ProcessModeAvailable)
-        {
-            context.Out.WriteLine("Note: agents as processes are not available in this build yet; running them as threads (--mode threads).");
-            return EngineMode.Threads;
-        }
-
-        return mode;
-    }
-
     public static Option<string[]> TemplateDirectories(Func<string> currentDirectory)
     {
         var option = new Option<string[]>("--templates", "-t")

@@ -35,7 +35,7 @@ internal static class RunCommand
             parse.GetValue(agents),
             parse.GetValue(templates) ?? [],
             parse.GetValue(output),
-            CommonOptions.ResolveMode(parse, mode, context),
+            parse.GetValue(mode),
             parse.GetValue(variables),
             CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
             parse.GetValue(noDashboard),

@@ -46,7 +46,7 @@ internal static class ScaleCommand
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
             parse.GetResult(agents) is null ? CommonOptions.DefaultAgentList : parse.GetRequiredValue(agents),
-            CommonOptions.ResolveMode(parse, mode, context),
+            parse.GetValue(mode),
             parse.GetValue(output)!,
             parse.GetValue(templates) ?? [],
             parse.GetValue(variables),

@@ -37,14 +37,19 @@ public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Rend
 /// in <paramref name="TimeSplit"/> and <paramref name="WallTime"/>).
 /// </param>
 /// <param name="Latency">Per-operation latency percentiles.</param>
-/// <param name="MemoryMegabytes">Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>).</param>
+/// <param name="MemoryMegabytes">
+/// Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>): the managed heap of this
+/// process in threads mode; the working sets (RSS) of the coordinator and every agent process, summed, in processes mode.
+/// </param>
 /// <param name="CoordinationOverheadPercent">Time spent coordinating (queues, steals, leases, messages) as a percentage of total agent time.</param>
 /// <param name="LoadCoefficientOfVariation">Standard deviation / mean of tasks done per agent (0 = perfectly even).</param>
 /// <param name="AverageQueueTime">Mean time a task waited between becoming ready and being taken by an agent.</param>
 /// <param name="MessageLatency">
-/// Latency of one coordination message between agents. In threads mode there are no messages: it is the median
-/// hand-off of a task through the work-stealing scheduler (submitted to a deque or the injector, to a worker
-/// starting it), a part of <paramref name="AverageQueueTime"/>.
+/// Latency of one coordination message between agents. In processes mode: the median time from the coordinator
+/// placing a task on an agent (its inbox) to an agent picking it up (the engine's placement-to-pickup, the same data as
+/// <paramref name="AverageQueueTime"/>'s). In threads mode there are no messages: it is the median hand-off of a task
+/// through the work-stealing scheduler (submitted to a deque or the injector, to a worker starting it), a part of
+/// <paramref name="AverageQueueTime"/>.
 /// </param>
 /// <param name="TimeSplit">Where the time went.</param>
 /// <param name="WallTime">From start to the last output written.</param>
@@ -70,7 +75,7 @@ public sealed record JobSummary(
 {
     /// <summary>What one operation is, for summaries and reports.</summary>
     public const string OperationDefinition =
-        "one operation = one template rendered and written (parsed once per job, rendered, written through a temporary file and a rename)";
+        "one operation = one template rendered and written (parsed once per job with threads, once per agent with processes; rendered; written through a temporary file and a rename)";
 
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;
