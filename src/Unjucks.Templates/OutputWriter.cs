@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using CommunityToolkit.HighPerformance.Buffers;
 
 namespace Unjucks.Templates;
 
@@ -118,8 +119,11 @@ public sealed class OutputWriter
             Directory.CreateDirectory(dir);
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.None))
             {
-                var bytes = Utf8NoBom.GetBytes(content);
-                stream.Write(bytes);
+                // Encode into a pooled buffer: thousands of outputs per job would otherwise each allocate a
+                // byte[] as large as the file (large ones on the LOH).
+                using var buffer = new ArrayPoolBufferWriter<byte>(Math.Max(1, Utf8NoBom.GetMaxByteCount(content.Length)));
+                buffer.Advance(Utf8NoBom.GetBytes(content, buffer.GetSpan(Utf8NoBom.GetMaxByteCount(content.Length))));
+                stream.Write(buffer.WrittenSpan);
                 stream.Flush(flushToDisk: Durable);
             }
 
