@@ -21,7 +21,7 @@ public sealed class BenchCommandTests
         {
             Assert.That(run.ExitCode, Is.EqualTo(7), "the benchmark runner's exit code is the tool's");
             Assert.That(process.FileName, Is.EqualTo("dotnet"));
-            Assert.That(process.Arguments, Is.EqualTo(new[] { "run", "-c", "Release", "--project", project, "--", "--filter", "*MpmcQueue*" }));
+            Assert.That(process.Arguments, Is.EqualTo(new[] { "run", "-c", "Release", "--project", project, "--", "--filter", "*MpmcQueue*", "--inProcess" }));
             Assert.That(process.WorkingDirectory, Is.EqualTo(repo.Path));
         });
     }
@@ -39,7 +39,7 @@ public sealed class BenchCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(run.ExitCode, Is.Zero, run.ToString());
-            Assert.That(services.Processes.Single().Arguments, Is.EqualTo(new[] { Path.Combine(tool.Path, "Unjucks.Benchmarks.dll"), "--filter", "*" }));
+            Assert.That(services.Processes.Single().Arguments, Is.EqualTo(new[] { Path.Combine(tool.Path, "Unjucks.Benchmarks.dll"), "--filter", "*", "--inProcess" }));
         });
     }
 

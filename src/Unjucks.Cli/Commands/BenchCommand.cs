@@ -35,7 +35,12 @@ internal static class BenchCommand
         return await context.Services.RunProcessAsync(process, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The command that runs the benchmarks with <paramref name="filter"/>, or null when none is found.</summary>
+    /// <summary>
+    /// The command that runs the benchmarks with <paramref name="filter"/>, or null when none is found. The suites
+    /// run in-process inside the benchmark runner (<c>--inProcess</c>: no per-benchmark child builds; the published
+    /// single-file runner adds it itself). The runner is a separate program because nothing under src/ may
+    /// reference bench/ (layering).
+    /// </summary>
     internal static ChildProcess? Locate(string currentDirectory, string toolDirectory, string filter)
     {
         for (var directory = new DirectoryInfo(currentDirectory); directory is not null; directory = directory.Parent)
@@ -43,7 +48,7 @@ internal static class BenchCommand
             var project = Path.Combine(directory.FullName, ProjectRelativePath);
             if (File.Exists(project))
             {
-                return new ChildProcess("dotnet", ["run", "-c", "Release", "--project", project, "--", "--filter", filter], directory.FullName);
+                return new ChildProcess("dotnet", ["run", "-c", "Release", "--project", project, "--", "--filter", filter, "--inProcess"], directory.FullName);
             }
         }
 
@@ -56,7 +61,7 @@ internal static class BenchCommand
         var assembly = Path.Combine(toolDirectory, PublishedName + ".dll");
         if (File.Exists(assembly))
         {
-            return new ChildProcess("dotnet", [assembly, "--filter", filter], currentDirectory);
+            return new ChildProcess("dotnet", [assembly, "--filter", filter, "--inProcess"], currentDirectory);
         }
 
         return null;
