@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using Unjucks.Cli.Adapters;
 using Unjucks.Cli.Engine;
 using Unjucks.SharedMemory;
+using TestChild = Unjucks.TestSupport.ChildProcess;
 
 namespace Unjucks.Cli.Tests;
 
@@ -97,61 +97,45 @@ internal abstract class InspectTestBase
     }
 }
 
-/// <summary>A tests/Unjucks.SharedMemory.TestAgent child registered in a region (it prints "registered SLOT").</summary>
+/// <summary>
+/// A tests/Unjucks.SharedMemory.TestAgent child registered in a region (it prints "registered SLOT"); started, located,
+/// read and killed by <see cref="TestChild"/>.
+/// </summary>
 internal sealed class RegionAgentProcess : IDisposable
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
-    private readonly Process _process;
+    private readonly TestChild _process;
     private bool _disposed;
 
-    private RegionAgentProcess(Process process, int slot)
-    {
-        _process = process;
-        Slot = slot;
-    }
+    private RegionAgentProcess(TestChild process) => _process = process;
 
     public int Id => _process.Id;
 
-    public int Slot { get; }
+    public int Slot { get; private set; }
 
     public static RegionAgentProcess Start(string command, string directory, string region)
     {
-        string agentDll = Path.Combine(AppContext.BaseDirectory, "Unjucks.SharedMemory.TestAgent.dll");
-        if (!File.Exists(agentDll))
+        var child = new RegionAgentProcess(TestChild.Start("Unjucks.SharedMemory.TestAgent", [command, directory, region]));
+        try
         {
-            throw new FileNotFoundException($"Test agent not found next to the tests at '{agentDll}'; build tests/Unjucks.SharedMemory.TestAgent.");
-        }
+            string text = child._process.ReadLine(HangGuard); // a hang or an early exit fails with the agent's stderr
+            if (!text.StartsWith("registered ", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"The test agent did not register (stdout '{text}', stderr {child._process.StandardError}).");
+            }
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in new[] { agentDll, command, directory, region })
-        {
-            start.ArgumentList.Add(argument);
+            child.Slot = int.Parse(text["registered ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            return child;
         }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the test agent.");
-        Task<string?> line = process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(HangGuard) || line.Result is not { } text || !text.StartsWith("registered ", StringComparison.Ordinal))
+        catch
         {
-            string error = process.WaitForExit(1000) ? process.StandardError.ReadToEnd() : "(still running)";
-            process.Kill();
-            process.Dispose();
-            throw new InvalidOperationException($"The test agent did not register (stdout '{(line.IsCompleted ? line.Result : null)}', stderr {error}).");
+            child.Dispose();
+            throw;
         }
-
-        return new RegionAgentProcess(process, int.Parse(text["registered ".Length..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>SIGKILL, then wait until the process is gone (the kernel has released its flock and mapping).</summary>
-    public void Kill()
-    {
-        _process.Kill();
-        _process.WaitForExit();
-    }
+    public void Kill() => _process.Kill();
 
     public void Dispose()
     {
@@ -161,24 +145,7 @@ internal sealed class RegionAgentProcess : IDisposable
         }
 
         _disposed = true;
-        if (!_process.HasExited)
-        {
-            Kill();
-        }
-
         _process.Dispose();
-    }
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 }
 
