@@ -5,7 +5,10 @@ using Unjucks.Cli.Engine;
 
 namespace Unjucks.Cli.Tests;
 
-/// <summary>The real engine in threads mode, through the command line (small jobs: 2 busy cores).</summary>
+/// <summary>
+/// The real engine in threads mode (the agent-process engine with agents as threads of this process), through the
+/// command line and directly (small jobs: 2 busy cores).
+/// </summary>
 [TestFixture]
 public sealed class ThreadsEngineTests
 {
@@ -71,7 +74,7 @@ public sealed class ThreadsEngineTests
 
         // The engine's summary, exactly: one failure per template, with its kind.
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
-        var summary = await new ThreadsJobEngine().RunAsync(
+        var summary = await new ProcessesJobEngine().RunAsync(
             new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Threads, Path.Combine(work.Path, "vars.json")),
             new CollectingProgress(snapshots), None);
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
@@ -118,13 +121,14 @@ public sealed class ThreadsEngineTests
         using var work = new TempDirectory();
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
 
-        var summary = await new ThreadsJobEngine().RunAsync(
+        var summary = await new ProcessesJobEngine().RunAsync(
             new JobRequest(3, [], work.Path, EngineMode.Threads, null, Repeat: 2), new CollectingProgress(snapshots), None);
 
         var last = snapshots.Last();
         Assert.Multiple(() =>
         {
             Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
+            Assert.That(summary.Mode, Is.EqualTo(EngineMode.Threads));
             Assert.That(summary.Repeat, Is.EqualTo(2));
             Assert.That(summary.Total, Is.EqualTo(summary.Succeeded));
             Assert.That(summary.Total % 2, Is.Zero, "two rounds of the same tree");
@@ -133,7 +137,7 @@ public sealed class ThreadsEngineTests
             Assert.That(last.QueueDepth, Is.Zero);
             Assert.That(last.Agents.Select(a => a.Slot), Is.EqualTo(new[] { 0, 1, 2 }));
             Assert.That(last.Agents.Select(a => a.Pid), Is.All.EqualTo(Environment.ProcessId), "threads run in this process");
-            Assert.That(last.Agents.Sum(a => a.TasksDone), Is.EqualTo(summary.Total), "each operation is one scheduler task, run once");
+            Assert.That(last.Agents.Sum(a => a.TasksDone), Is.EqualTo(summary.Total), "each operation is one engine task, committed once");
             Assert.That(snapshots.Select(s => s.Completed), Is.Ordered, "progress never goes back");
             Assert.That(summary.OperationsPerSecond, Is.GreaterThan(0));
             Assert.That(summary.Latency.P95, Is.GreaterThanOrEqualTo(summary.Latency.P50));
@@ -157,7 +161,7 @@ public sealed class ThreadsEngineTests
 
         // 50 rounds on one agent last far longer than the first 250 ms snapshot.
         Assert.That(
-            async () => await new ThreadsJobEngine().RunAsync(
+            async () => await new ProcessesJobEngine().RunAsync(
                 new JobRequest(1, [], work.Path, EngineMode.Threads, null, Repeat: 50), progress, cancellation.Token),
             Throws.InstanceOf<OperationCanceledException>());
     }

@@ -4,28 +4,19 @@ using System.Text;
 namespace Unjucks.Agents.Processes;
 
 /// <summary>One started agent process: its Process and the end of its standard error.</summary>
-internal sealed class AgentProcess : IDisposable
+internal sealed class AgentProcess : AgentWorker
 {
     private const int TailChars = 4096;
     private readonly StringBuilder _stderr = new();
     private readonly Lock _gate = new();
 
     private AgentProcess(int index, Process process)
+        : base(index)
     {
-        Index = index;
         Process = process;
     }
 
-    internal int Index { get; }
-
     internal Process Process { get; }
-
-    internal int Pid { get; private set; }
-
-    internal int RegistrySlot { get; set; } = -1;
-
-    /// <summary>Set once the registry said dead (confirmed) or the process exited; never cleared.</summary>
-    internal bool Dead { get; set; }
 
     internal static AgentProcess Start(int index, ProcessStartInfo psi)
     {
@@ -47,7 +38,7 @@ internal sealed class AgentProcess : IDisposable
         return agent;
     }
 
-    internal bool HasExited
+    internal override bool HasExited
     {
         get
         {
@@ -62,9 +53,9 @@ internal sealed class AgentProcess : IDisposable
         }
     }
 
-    internal int? ExitCode => HasExited ? Process.ExitCode : null;
+    internal override int? ExitCode => HasExited ? Process.ExitCode : null;
 
-    internal string StandardErrorTail
+    internal override string StandardErrorTail
     {
         get
         {
@@ -75,7 +66,7 @@ internal sealed class AgentProcess : IDisposable
         }
     }
 
-    internal void Kill()
+    internal override void Kill()
     {
         try
         {
@@ -109,5 +100,7 @@ internal sealed class AgentProcess : IDisposable
         }
     }
 
-    public void Dispose() => Process.Dispose();
+    internal override Task WaitForExitAsync(CancellationToken cancellationToken) => Process.WaitForExitAsync(cancellationToken);
+
+    public override void Dispose() => Process.Dispose();
 }

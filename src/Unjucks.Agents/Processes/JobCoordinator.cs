@@ -1,6 +1,6 @@
 // The coordinator side of a session (docs/agent-processes.md, "Coordinator and agent host"): creates the region
 // and the session control file, starts N agent processes through the caller's launcher, waits until each one has
-// registered, runs jobs one after another (JobRun), grows or shrinks the active agent count (adaptive), and stops
+// registered (or N agent threads of this process, StartInProcessAsync: same engine), runs jobs one after another (JobRun), grows or shrinks the active agent count (adaptive), and stops
 // the agents and removes the files at the end.
 using System.Diagnostics;
 using Unjucks.Agents.Gc;
@@ -21,7 +21,7 @@ public sealed record AgentProcessInfo(int Index, int Pid, int RegistrySlot);
 public sealed class JobCoordinator : IAsyncDisposable
 {
     private readonly JobCoordinatorOptions _options;
-    private readonly AgentProcess[] _agents;
+    private readonly AgentWorker[] _agents;
     private readonly SessionControl _control;
     private readonly Lock _activeGate = new();
     private readonly AdaptiveConcurrencyController? _controller;
@@ -35,7 +35,7 @@ public sealed class JobCoordinator : IAsyncDisposable
     private long _wakes;
     private long _jobStartTicks;
 
-    private JobCoordinator(JobCoordinatorOptions options, string session, string directory, SharedRegion region, SessionControl control, AgentProcess[] agents, AdaptiveConcurrencyController? controller)
+    private JobCoordinator(JobCoordinatorOptions options, string session, string directory, SharedRegion region, SessionControl control, AgentWorker[] agents, AdaptiveConcurrencyController? controller)
     {
         _options = options;
         SessionName = session;
@@ -75,7 +75,7 @@ public sealed class JobCoordinator : IAsyncDisposable
 
     internal JobCoordinatorOptions Options => _options;
 
-    internal AgentProcess[] AgentProcesses => _agents;
+    internal AgentWorker[] AgentProcesses => _agents;
 
     /// <summary>
     /// Creates the session: region, control file, N agent processes from <paramref name="launcher"/>, and waits until
@@ -87,10 +87,40 @@ public sealed class JobCoordinator : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start (agents started so far are killed).</param>
     /// <returns>The running session.</returns>
     /// <exception cref="AgentStartupException">An agent exited or did not register within <see cref="JobCoordinatorOptions.StartupTimeout"/>; names the agent and ends with its standard error.</exception>
-    public static async Task<JobCoordinator> StartAsync(JobCoordinatorOptions options, Func<AgentLaunch, ProcessStartInfo> launcher, CancellationToken cancellationToken = default)
+    public static Task<JobCoordinator> StartAsync(JobCoordinatorOptions options, Func<AgentLaunch, ProcessStartInfo> launcher, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(launcher);
+        return StartCoreAsync(
+            options,
+            launch => AgentProcess.Start(launch.AgentIndex, launcher(launch)
+                ?? throw new InvalidOperationException($"The launcher returned no ProcessStartInfo for agent {launch.AgentIndex}.")),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates the session like <see cref="StartAsync(JobCoordinatorOptions, Func{AgentLaunch, ProcessStartInfo}, CancellationToken)"/>,
+    /// but with each agent a dedicated thread of THIS process instead of a child process: the thread runs
+    /// <paramref name="runAgent"/>, which is expected to call <see cref="AgentHost.RunAsync"/> with
+    /// <c>new AgentHostOptions(launch)</c>. Each agent opens its own region instance, so it registers its own registry
+    /// slot (its own flock) and the engine (placement, deques, stealing, leases, recovery) is the same as with processes.
+    /// Every agent's pid is this process's. Killing an agent cancels its token; a delegate that throws ends that agent
+    /// (its exception text stands in for the standard error tail of <see cref="AgentStartupException"/>).
+    /// </summary>
+    /// <param name="options">Options.</param>
+    /// <param name="runAgent">Runs one agent until the token is cancelled or the session stops.</param>
+    /// <param name="cancellationToken">Cancels the start (agents started so far are cancelled).</param>
+    /// <returns>The running session.</returns>
+    /// <exception cref="AgentStartupException">An agent ended or did not register within <see cref="JobCoordinatorOptions.StartupTimeout"/>.</exception>
+    public static Task<JobCoordinator> StartInProcessAsync(JobCoordinatorOptions options, Func<AgentLaunch, CancellationToken, Task> runAgent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(runAgent);
+        return StartCoreAsync(options, launch => AgentThread.Start(launch.AgentIndex, launch, runAgent), cancellationToken);
+    }
+
+    private static async Task<JobCoordinator> StartCoreAsync(JobCoordinatorOptions options, Func<AgentLaunch, AgentWorker> start, CancellationToken cancellationToken)
+    {
         options.Validate();
         string session = options.SessionName ?? SessionNames.NewSession();
         int n = options.AgentCount;
@@ -104,7 +134,7 @@ public sealed class JobCoordinator : IAsyncDisposable
         var region = SharedRegion.CreateOrOpen(session, regionOptions);
         string directory = Path.GetDirectoryName(region.FilePath)!;
         SessionControl? control = null;
-        var agents = new List<AgentProcess>();
+        var agents = new List<AgentWorker>();
         try
         {
             control = SessionControl.Create(directory, session, n, region.Agents.Register());
@@ -123,9 +153,7 @@ public sealed class JobCoordinator : IAsyncDisposable
 
             for (int i = 0; i < n; i++)
             {
-                ProcessStartInfo psi = launcher(new AgentLaunch(session, directory, session, i))
-                    ?? throw new InvalidOperationException($"The launcher returned no ProcessStartInfo for agent {i}.");
-                agents.Add(AgentProcess.Start(i, psi));
+                agents.Add(start(new AgentLaunch(session, directory, session, i)));
             }
 
             var coordinator = new JobCoordinator(options, session, directory, region, control, [.. agents], controller) { _activeCount = active };
@@ -134,7 +162,7 @@ public sealed class JobCoordinator : IAsyncDisposable
         }
         catch
         {
-            foreach (AgentProcess a in agents)
+            foreach (AgentWorker a in agents)
             {
                 a.Kill();
                 a.Dispose();
@@ -158,7 +186,7 @@ public sealed class JobCoordinator : IAsyncDisposable
         while (true)
         {
             bool all = true;
-            foreach (AgentProcess a in _agents)
+            foreach (AgentWorker a in _agents)
             {
                 if (a.RegistrySlot >= 0)
                 {
@@ -188,7 +216,7 @@ public sealed class JobCoordinator : IAsyncDisposable
 
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                AgentProcess late = _agents.First(a => a.RegistrySlot < 0);
+                AgentWorker late = _agents.First(a => a.RegistrySlot < 0);
                 late.Kill();
                 throw new AgentStartupException(late.Index, null, late.StandardErrorTail,
                     $"did not register within {_options.StartupTimeout.TotalSeconds:0.#} s (pid {late.Pid}; check the launcher's command line and that the agent calls AgentHost.RunAsync)");
@@ -405,7 +433,7 @@ public sealed class JobCoordinator : IAsyncDisposable
             count = Math.Clamp(count, 1, _agents.Length);
             int old = ActiveAgentCount;
             int given = 0;
-            foreach (AgentProcess a in _agents)
+            foreach (AgentWorker a in _agents)
             {
                 bool active = !a.Dead && given < count;
                 if (active)
@@ -475,11 +503,11 @@ public sealed class JobCoordinator : IAsyncDisposable
         }
 
         using var cts = new CancellationTokenSource(_options.StopTimeout);
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             try
             {
-                await a.Process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+                await a.WaitForExitAsync(cts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -490,7 +518,7 @@ public sealed class JobCoordinator : IAsyncDisposable
             }
         }
 
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             a.Kill();
             a.Dispose();

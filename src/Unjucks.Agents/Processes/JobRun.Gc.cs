@@ -27,7 +27,7 @@ internal sealed partial class JobRun
 
         _nextGcCheck = now + Ticks(_options.GcCheckInterval);
         var samples = new List<AgentMemorySample>(_agents.Length);
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             if (!a.Dead)
             {

@@ -32,7 +32,7 @@ internal sealed partial class JobRun : IDisposable
     private readonly JobCoordinator _owner;
     private readonly SessionControl _control;
     private readonly JobCoordinatorOptions _options;
-    private readonly AgentProcess[] _agents;
+    private readonly AgentWorker[] _agents;
     private readonly long _seq;
     private readonly int _taskCount;
     private readonly IReadOnlyList<ReadOnlyMemory<byte>>? _payloads;
@@ -319,7 +319,7 @@ internal sealed partial class JobRun : IDisposable
 
     private void CheckLiveness()
     {
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             if (a.Dead || Region.Agents.IsAlive(a.RegistrySlot))
             {
@@ -363,7 +363,7 @@ internal sealed partial class JobRun : IDisposable
     private void ReclaimFromInactive()
     {
         List<long>? ids = null;
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             if (a.Dead || _control.IsActive(a.Index))
             {
@@ -555,7 +555,7 @@ internal sealed partial class JobRun : IDisposable
         var agents = new AgentProgress[_agents.Length];
         for (int i = 0; i < agents.Length; i++)
         {
-            AgentProcess a = _agents[i];
+            AgentWorker a = _agents[i];
             var c = _control.ReadCounters(i).Minus(_baseline[i]);
             agents[i] = new AgentProgress(i, a.RegistrySlot, a.Pid, !a.Dead, _control.IsActive(i), _control.RunState(i), c.Commits, c.Steals,
                 a.Dead ? 0 : _stealers[i].Count, a.Dead ? 0 : _inboxes[i].Count);
@@ -567,7 +567,7 @@ internal sealed partial class JobRun : IDisposable
     private void WaitForAgentsToLeave()
     {
         long deadline = Stopwatch.GetTimestamp() + Ticks(_options.StopTimeout);
-        foreach (AgentProcess a in _agents)
+        foreach (AgentWorker a in _agents)
         {
             while (!a.Dead && !a.HasExited && _control.FinishedJob(a.Index) != _seq && Stopwatch.GetTimestamp() < deadline)
             {
@@ -699,7 +699,7 @@ internal sealed partial class JobRun : IDisposable
         var survivors = new List<double>();
         for (int i = 0; i < stats.Length; i++)
         {
-            AgentProcess a = _agents[i];
+            AgentWorker a = _agents[i];
             var c = _control.ReadCounters(i).Minus(_baseline[i]);
             bool active = _control.IsActive(i);
             stats[i] = new AgentJobStats(i, a.Pid, a.RegistrySlot, !a.Dead, active, perAgent[i], c.Commits, c.LostCommits, c.Failures,

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Unjucks.Cli.Adapters;
 
 /// <summary>
-/// Memory of a processes-mode job: the working sets (RSS) of this process and of the given agent processes, summed.
+/// Memory of a job: the working sets (RSS) of this process and of the given agent processes (each pid once), summed.
 /// Keeps one <see cref="Process"/> per pid (refreshed per sample); a process that is gone counts 0.
 /// </summary>
 internal sealed class ProcessMemory
@@ -13,8 +13,14 @@ internal sealed class ProcessMemory
     public long Sample(IEnumerable<int> pids)
     {
         long bytes = Environment.WorkingSet;
-        foreach (var pid in pids)
+        var self = Environment.ProcessId;
+        foreach (var pid in pids.Distinct())
         {
+            if (pid == self)
+            {
+                continue; // thread agents (threads mode) live in this process: counted once, above.
+            }
+
             if (!_processes.TryGetValue(pid, out var process))
             {
                 try

@@ -1,4 +1,6 @@
-// ProcessesJob: one processes-mode job from discovery to summary.
+// ProcessesJob: one job from discovery to summary, in either mode.
+// --mode threads is the same pipeline with the agents as threads of this process (JobCoordinator.StartInProcessAsync,
+// RunThreadAgentAsync: the 'agent' subcommand's work on a thread, its own region instance and registry slot).
 //
 // Pipeline (coordinator = this process): TemplateDiscovery -> TemplatePlan (missing dependencies, cycles and their
 // dependents fail here, per template, as in threads mode) -> a JobCoordinator session of N agent processes, each
@@ -33,7 +35,7 @@ using CliLatency = Unjucks.Cli.Engine.LatencySummary;
 
 namespace Unjucks.Cli.Adapters;
 
-/// <summary>One run of a processes-mode job.</summary>
+/// <summary>One run of a job (agents as processes or threads).</summary>
 internal sealed class ProcessesJob
 {
     /// <summary>Region value size: holds a payload and a template error message (the engine truncates longer ones).</summary>
@@ -90,7 +92,7 @@ internal sealed class ProcessesJob
                 $"{runnable.Count} templates x {rounds} rounds is too many tasks for one job; use a smaller --repeat."));
         }
 
-        using var metrics = new AgentMetrics(agents, new AgentMetricsOptions { Window = ThreadsJob.MetricsWindow });
+        using var metrics = new AgentMetrics(agents, new AgentMetricsOptions { Window = JobSettings.MetricsWindow });
         DependencyGraphResult<NodeKey, RenderedTemplate>? result = null;
         AgentsJobSummary? engine = null;
         var renderElapsed = TimeSpan.Zero;
@@ -104,15 +106,16 @@ internal sealed class ProcessesJob
                 StateSlots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16384, (2 * taskCount) + 64)),
                 StartupTimeout = TimeSpan.FromSeconds(60),
             };
-            var agentArguments = AgentArguments();
             JobCoordinator coordinator;
             try
             {
-                coordinator = await JobCoordinator.StartAsync(options, launch => ProcessesLauncher.Create(launch, agentArguments), cancellationToken).ConfigureAwait(false);
+                coordinator = _request.Mode == EngineMode.Threads
+                    ? await JobCoordinator.StartInProcessAsync(options, RunThreadAgentAsync, cancellationToken).ConfigureAwait(false)
+                    : await JobCoordinator.StartAsync(options, StartInfo(AgentArguments()), cancellationToken).ConfigureAwait(false);
             }
             catch (AgentStartupException e)
             {
-                throw new CliException($"could not start the agent processes: {e.Message}");
+                throw new CliException($"could not start the agent {(_request.Mode == EngineMode.Threads ? "threads" : "processes")}: {e.Message}");
             }
 
             await using (coordinator.ConfigureAwait(false))
@@ -149,7 +152,7 @@ internal sealed class ProcessesJob
                         }
 
                         var now = Stopwatch.GetTimestamp();
-                        var refresh = TimeSpan.FromTicks(Math.Max(ThreadsJob.MetricsInterval.Ticks, Stopwatch.GetElapsedTime(_started, now).Ticks / 30));
+                        var refresh = TimeSpan.FromTicks(Math.Max(JobSettings.MetricsInterval.Ticks, Stopwatch.GetElapsedTime(_started, now).Ticks / 30));
                         if (summary is null || Stopwatch.GetElapsedTime(lastMetrics, now) >= refresh)
                         {
                             summary = metrics.GetSummary();
@@ -203,7 +206,7 @@ internal sealed class ProcessesJob
         var timings = report.TotalTimings;
         return new CliJobSummary(
             agents,
-            EngineMode.Processes,
+            _request.Mode,
             report.Total,
             report.Rendered,
             JobFailures.From(report, rounds, _inputs.Roots),
@@ -218,6 +221,21 @@ internal sealed class ProcessesJob
             elapsed,
             _request.OutputDirectory,
             rounds);
+    }
+
+    private static Func<AgentLaunch, System.Diagnostics.ProcessStartInfo> StartInfo(List<string> agentArguments) =>
+        launch => ProcessesLauncher.Create(launch, agentArguments);
+
+    /// <summary>
+    /// Threads mode: one agent on its own thread of this process, doing what the 'agent' subcommand does in a process
+    /// (its own handler: discovery, variables, every template parsed once, then AgentHost.RunAsync until the session stops).
+    /// </summary>
+    private async Task RunThreadAgentAsync(AgentLaunch launch, CancellationToken cancellationToken)
+    {
+        var handler = await ProcessesTemplateHandler.CreateAsync(
+            [.. _inputs.Roots.Select(Path.GetFullPath)], _request.OutputDirectory, _inputs.VariablesFile is { } v ? Path.GetFullPath(v) : null,
+            _inputs.Strict, _request.Repeat, cancellationToken).ConfigureAwait(false);
+        await AgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The agent command's job options; --templates last (it takes every token up to the next known option).</summary>

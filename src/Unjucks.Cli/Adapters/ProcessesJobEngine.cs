@@ -1,24 +1,27 @@
-// ProcessesJobEngine: the IJobEngine for --mode processes (the default). Each agent is a separate process, this
-// tool's hidden 'agent' subcommand, joined to a JobCoordinator session over one shared region; ProcessesJob holds
-// the details. Inputs (template roots, variables, strictness) are resolved by JobInputs, as in threads mode.
+// ProcessesJobEngine: the tool's IJobEngine, for both modes. Agents join a JobCoordinator session over one shared
+// region: with --mode processes (the default) each agent is a separate process, this tool's hidden 'agent'
+// subcommand; with --mode threads each agent is a thread of this process running the same handler through
+// AgentHost.RunAsync over its own region instance (JobCoordinator.StartInProcessAsync). Same engine either way:
+// placement, per-agent deques, stealing, leases. ProcessesJob holds the details; JobInputs resolves the inputs.
 using System.Diagnostics;
 using Unjucks.Cli.Engine;
 using JobSummary = Unjucks.Cli.Engine.JobSummary;
 
 namespace Unjucks.Cli.Adapters;
 
-/// <summary>Runs template jobs with agents as processes.</summary>
+/// <summary>Runs template jobs with agents as processes or as threads of this process.</summary>
 internal sealed class ProcessesJobEngine : IJobEngine
 {
     /// <summary>How often a snapshot is reported (tests shorten it).</summary>
-    public TimeSpan SnapshotInterval { get; init; } = ThreadsJob.SnapshotInterval;
+    public TimeSpan SnapshotInterval { get; init; } = JobSettings.SnapshotInterval;
+
 
     public async Task<JobSummary> RunAsync(JobRequest request, IProgress<JobSnapshot>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Mode != EngineMode.Processes)
+        if (request.Mode is not (EngineMode.Processes or EngineMode.Threads))
         {
-            throw new ArgumentException($"the processes engine got a request for mode {request.Mode}; route it by mode (EngineSelector).", nameof(request));
+            throw new ArgumentOutOfRangeException(nameof(request), request.Mode, "unknown engine mode; use processes or threads.");
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Agents, 1);

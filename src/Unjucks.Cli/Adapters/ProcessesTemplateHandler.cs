@@ -119,7 +119,7 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
     }
 
     private OutputWriter Writer(int round) =>
-        _writers.GetOrAdd(round, static (r, self) => new OutputWriter(ThreadsJob.RoundDirectory(self._outputDirectory, r, self._rounds)), this);
+        _writers.GetOrAdd(round, static (r, self) => new OutputWriter(JobSettings.RoundDirectory(self._outputDirectory, r, self._rounds)), this);
 
     /// <summary>Every dependency of <paramref name="template"/> as written in this round: content from its file, path and variables from the memo.</summary>
     private Dictionary<string, RenderedTemplate> Dependencies(TemplateSource template, OutputWriter writer)
