@@ -14,7 +14,7 @@ namespace Unjucks.Cli.Engine;
 /// <param name="Repeat">
 /// Rounds: the template tree is rendered this many times (at least 1), each round into its own subfolder
 /// <c>round-01</c>, <c>round-02</c>... of <paramref name="OutputDirectory"/> (directly into it when 1). Every round is
-/// an independent copy of the dependency graph, all submitted at once; templates are parsed once per job.
+/// an independent copy of the dependency graph, all submitted at once; templates are parsed once per agent.
 /// </param>
 public sealed record JobRequest(
     int Agents,

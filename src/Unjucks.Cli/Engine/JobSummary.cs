@@ -75,7 +75,7 @@ public sealed record JobSummary(
 {
     /// <summary>What one operation is, for summaries and reports.</summary>
     public const string OperationDefinition =
-        "one operation = one template rendered and written (parsed once per job with threads, once per agent with processes; rendered; written through a temporary file and a rename)";
+        "one operation = one template rendered and written (parsed once per agent; rendered; written through a temporary file and a rename)";
 
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;
