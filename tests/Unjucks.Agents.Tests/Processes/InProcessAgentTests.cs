@@ -49,12 +49,16 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
         var executions = new int[tasks];
         JobCoordinator? owner = null;
         int killed = 0;
-        // Agent 1 is killed (its token cancelled, what Kill does to a thread agent) from inside its 50th task.
-        var handler = new CountingHandler(executions, context =>
+        // Agent 1 is killed (its token cancelled, what Kill does to a thread agent) from inside its 50th task, and that
+        // task does not return until the kill has landed: the agent dies holding a lease, so the job can only finish
+        // after the coordinator has seen the death and recovered the task (deterministic, whatever the scheduling).
+        var handler = new CountingHandler(executions, (context, token) =>
         {
             if (context.AgentIndex == 1 && Interlocked.Increment(ref killed) == 50)
             {
                 _ = Task.Run(() => owner!.AgentProcesses[1].Kill(), CancellationToken.None);
+                Assert.That(token.WaitHandle.WaitOne(TimeSpan.FromSeconds(60)), Is.True, "Kill never cancelled agent 1's token");
+                token.ThrowIfCancellationRequested();
             }
         });
         await using var coordinator = await JobCoordinator.StartInProcessAsync(
@@ -94,14 +98,14 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
     }
 
     /// <summary>Counts each task's executions; returns a deterministic result.</summary>
-    private sealed class CountingHandler(int[] executions, Action<TaskContext>? after = null) : ITaskHandler
+    private sealed class CountingHandler(int[] executions, Action<TaskContext, CancellationToken>? after = null) : ITaskHandler
     {
         public static long ResultOf(long id) => (id * 7919) + 1;
 
         public ValueTask<long> ExecuteAsync(TaskContext context, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref executions[context.TaskId]); // atomic: read by the test after the job's result.
-            after?.Invoke(context);
+            after?.Invoke(context, cancellationToken);
             return ValueTask.FromResult(ResultOf(context.TaskId));
         }
     }
