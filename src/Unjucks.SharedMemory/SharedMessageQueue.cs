@@ -297,50 +297,8 @@ public sealed unsafe class SharedMessageQueue
     /// </summary>
     public bool Enqueue(ReadOnlySpan<byte> message, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        SharedRegion.CheckTimeout(timeout);
-        for (int i = 0; ; i++)
-        {
-            if (TryEnqueue(message))
-            {
-                return true;
-            }
-
-            if (i >= SpinIterations)
-            {
-                break;
-            }
-
-            Thread.SpinWait(8);
-        }
-
-        long start = Stopwatch.GetTimestamp();
-        using var guard = _region.EnterBlocking();
-        Interlocked.Increment(ref NotFullWaiters); // full fence: a consumer's waiters read sees us, or we see its free
-        try
-        {
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int observed = Volatile.Read(ref NotFull); // acquire: read BEFORE retrying
-                if (TryEnqueue(message))
-                {
-                    return true;
-                }
-
-                TimeSpan remaining = SharedRegion.Remaining(timeout, start);
-                if (remaining <= TimeSpan.Zero)
-                {
-                    return false;
-                }
-
-                // SAFETY: the word lies inside the mapping, kept alive by the blocking guard.
-                Futex.Wait((int*)Unsafe.AsPointer(ref NotFull), observed, remaining < ParkSlice ? remaining : ParkSlice);
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref NotFullWaiters); // full fence; a stale count only costs a wake syscall
-        }
+        var attempt = new EnqueueAttempt(message);
+        return SpinThenPark(ref attempt, ref NotFull, ref NotFullWaiters, timeout, cancellationToken);
     }
 
     /// <summary>
@@ -349,10 +307,25 @@ public sealed unsafe class SharedMessageQueue
     /// </summary>
     public bool Dequeue(Span<byte> destination, out int length, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        var attempt = new DequeueAttempt(destination);
+        bool taken = SpinThenPark(ref attempt, ref NotEmpty, ref NotEmptyWaiters, timeout, cancellationToken);
+        length = attempt.Length;
+        return taken;
+    }
+
+    /// <summary>
+    /// The blocking protocol shared by <see cref="Enqueue"/> (parks on NotFull) and <see cref="Dequeue"/> (parks on
+    /// NotEmpty): try, spin briefly, then register as a waiter and park on <paramref name="word"/> in slices until
+    /// the attempt succeeds, the timeout passes or <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    private bool SpinThenPark<TAttempt>(ref TAttempt attempt, ref int word, ref int waiters, TimeSpan timeout,
+        CancellationToken cancellationToken)
+        where TAttempt : IAttempt, allows ref struct
+    {
         SharedRegion.CheckTimeout(timeout);
         for (int i = 0; ; i++)
         {
-            if (TryDequeue(destination, out length))
+            if (attempt.Try(this))
             {
                 return true;
             }
@@ -367,14 +340,18 @@ public sealed unsafe class SharedMessageQueue
 
         long start = Stopwatch.GetTimestamp();
         using var guard = _region.EnterBlocking();
-        Interlocked.Increment(ref NotEmptyWaiters); // full fence: a producer's waiters read sees us, or we see its publish
+        // Full fence: the other side's read of the waiter count (after its publish or free) sees us, or we see its
+        // publish or free in the retry below; pairs with the Volatile.Read of the waiters in TryEnqueue/TryDequeue.
+        Interlocked.Increment(ref waiters);
         try
         {
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int observed = Volatile.Read(ref NotEmpty); // acquire: read BEFORE retrying
-                if (TryDequeue(destination, out length))
+                // Acquire, read BEFORE retrying: a bump by the other side after our failed retry changes the word,
+                // so the futex wait below returns at once instead of sleeping through the wake-up.
+                int observed = Volatile.Read(ref word);
+                if (attempt.Try(this))
                 {
                     return true;
                 }
@@ -386,13 +363,35 @@ public sealed unsafe class SharedMessageQueue
                 }
 
                 // SAFETY: the word lies inside the mapping, kept alive by the blocking guard.
-                Futex.Wait((int*)Unsafe.AsPointer(ref NotEmpty), observed, remaining < ParkSlice ? remaining : ParkSlice);
+                Futex.Wait((int*)Unsafe.AsPointer(ref word), observed, remaining < ParkSlice ? remaining : ParkSlice);
             }
         }
         finally
         {
-            Interlocked.Decrement(ref NotEmptyWaiters); // full fence; a stale count only costs a wake syscall
+            Interlocked.Decrement(ref waiters); // full fence; a stale count only costs a wake syscall
         }
+    }
+
+    /// <summary>One non-blocking attempt of a blocking operation.</summary>
+    private interface IAttempt
+    {
+        bool Try(SharedMessageQueue queue);
+    }
+
+    private readonly ref struct EnqueueAttempt(ReadOnlySpan<byte> message) : IAttempt
+    {
+        private readonly ReadOnlySpan<byte> _message = message;
+
+        public bool Try(SharedMessageQueue queue) => queue.TryEnqueue(_message);
+    }
+
+    private ref struct DequeueAttempt(Span<byte> destination) : IAttempt
+    {
+        private readonly Span<byte> _destination = destination;
+
+        public int Length;
+
+        public bool Try(SharedMessageQueue queue) => queue.TryDequeue(_destination, out Length);
     }
 
     /// <summary>Prepares a queue body; called by its creator before the directory entry is published.</summary>
