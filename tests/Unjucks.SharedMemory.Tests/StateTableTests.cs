@@ -103,7 +103,9 @@ public class StateTableTests : RegionTestBase
         long torn = 0;
         long reads = 0;
         long lastVersionSeen = 0;
-        region.State.Write("v", new byte[64]);
+        // Every value written here is 64 copies of its version's low byte, this first one (version 1) included: a
+        // reader that runs before the loop's first write must see a consistent value, not a false "torn" one.
+        region.State.Write("v", Enumerable.Repeat((byte)1, 64).ToArray());
         Task[] readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
         {
             var buffer = new byte[64];
