@@ -35,7 +35,7 @@ public class MpmcQueueTests
 
         Assert.That(q.TryDequeue(out _), Is.False);
         Assert.That(q.IsEmpty, Is.True);
-        Assert.That(q.SegmentCount, Is.EqualTo(1), "drained segments are still linked from the head");
+        Assert.That(q.RingCount, Is.EqualTo(1), "drained segments are still linked from the head");
     }
 
     [Test]
