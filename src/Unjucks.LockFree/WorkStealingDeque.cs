@@ -157,8 +157,37 @@ public sealed class WorkStealingDeque<T>
     /// <returns>True when an item was removed; false when the deque was empty.</returns>
     public bool TryPop([MaybeNullWhen(false)] out T item)
     {
-        long b = unchecked(_bottom.Value - 1); // owner-only field
+        long bottom = _bottom.Value; // owner-only field
         T[] buffer = _buffer;
+        // Acquire: pairs with the thieves' CAS on _top. The value read is top at this instant, so
+        // bottom - top is the exact size at this instant; afterwards thieves can only make it smaller.
+        long top = Volatile.Read(ref _top.Value);
+        long seen = unchecked(bottom - top);
+        if (seen <= 0)
+        {
+            // Empty at the read above: nothing to reserve, no fence needed.
+            SweepAll(buffer, top);
+            item = default;
+            return false;
+        }
+
+        if (seen == 1)
+        {
+            // Exactly one item (position top), or none once a thief takes it. The CAS on top alone decides
+            // who gets it, so bottom need not move and the fence below is not needed: whoever wins, top ends
+            // at bottom (empty). Full-fence CAS; pairs with the thieves' CAS on _top.
+            item = buffer[(int)(top & (buffer.Length - 1))];
+            bool took = Interlocked.CompareExchange(ref _top.Value, unchecked(top + 1), top) == top;
+            SweepAll(buffer, unchecked(top + 1)); // clear slot top: ours now, or read by the winning thief
+            if (!took)
+            {
+                item = default;
+            }
+
+            return took;
+        }
+
+        long b = unchecked(bottom - 1);
         // Full fence (Lê et al.'s seq_cst fence in take): the store of the reserved bottom must be visible
         // to thieves before we load top, or a thief and the owner could both take the last item. Pairs with
         // the full fence in TrySteal between its loads of top and bottom.
