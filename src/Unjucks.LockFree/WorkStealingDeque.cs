@@ -17,6 +17,9 @@
 //   a grow or a clearing simply discards what it read.
 //   The owner takes position b without a CAS when, after its full fence, it sees top < b: no thief can
 //   claim b then (Lê et al., Sec. 3). The last item (top == b) is contended through a CAS on top.
+//   Deviation: when the owner's first load of top already shows exactly one item, TryPop goes straight to
+//   that CAS without reserving bottom or fencing (the CAS alone settles the one contended position), so a
+//   push+pop pair costs one atomic instead of two. See docs/lockfree.md, "Pop 0".
 //
 // Memory ordering in .NET: Volatile.Read/Write are acquire/release only. The two places where Lê et al. need
 // a sequentially consistent fence (TryPop: store bottom, then load top; TrySteal: load top, then load
