@@ -281,7 +281,7 @@ public sealed partial class MpmcQueue<T>
         }
 
         // Resolves dequeue ticket h: takes its item, or makes sure no enqueuer will ever put one there.
-        private bool TryTake(long h, out T item)
+        public bool TryTake(long h, out T item)
         {
             ref Slot slot = ref Slots[h & Mask];
             long cycle = h >> Shift;

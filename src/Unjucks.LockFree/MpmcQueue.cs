@@ -165,6 +165,19 @@ public sealed partial class MpmcQueue<T>
         return true;
     }
 
+    /// <summary>Test hook: takes the next dequeue ticket of the head ring without resolving it, as a dequeuer
+    /// preempted between its fetch-and-add and its look at the slot would. Returns the ring, opaque to tests.</summary>
+    internal object ClaimDequeueForTest(out long ticket)
+    {
+        Ring head = Volatile.Read(ref _head); // acquire, as in TryDequeue
+        ticket = Interlocked.Increment(ref head.Head.Value) - 1; // the same claim as the ring's TryDequeue
+        return head;
+    }
+
+    /// <summary>Test hook: the second half of a dequeue claimed by <see cref="ClaimDequeueForTest"/>; false when
+    /// the ticket carried no item (as TryDequeue would then take another ticket).</summary>
+    internal bool FinishDequeueForTest(object ring, long ticket, [MaybeNullWhen(false)] out T item) => ((Ring)ring).TryTake(ticket, out item!);
+
     /// <summary>Adds <paramref name="item"/> at the tail. Never fails; allocates only when the backlog
     /// outgrows the ring.</summary>
     /// <param name="item">The item to add.</param>

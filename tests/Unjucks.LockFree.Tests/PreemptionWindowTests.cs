@@ -103,6 +103,60 @@ public class PreemptionWindowTests
         AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "A", "the retried enqueue");
     }
 
+    [Test]
+    public void Unbounded_DequeuerLappingAPreemptedDequeuer_WaitsForIt()
+    {
+        // Ring of 2 slots, no growth. Tickets 0 and 1 carry A and B.
+        var q = new MpmcQueue<string>(2);
+        q.Enqueue("A");
+        q.Enqueue("B");
+        object ring = q.ClaimDequeueForTest(out long slow); // dequeuer X: ticket 0 (A), preempted
+        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "B", "the dequeue after X's ticket");
+
+        // C's enqueuer draws ticket 2 (slot 0, still holding A for X): the ring is not full (X holds a ticket),
+        // so it waits a moment, gives that ticket up and lands on ticket 3.
+        q.Enqueue("C");
+        Assert.That(q.RingCount, Is.EqualTo(1), "a lapped slot in a ring that is not full closed the ring");
+
+        // The next dequeuer draws ticket 2, whose slot X still holds: it must wait for X, not report empty
+        // (C's enqueue completed before it started) and not take A (X's item).
+        var consumer = Task.Run(() => (q.TryDequeue(out string? item), item));
+        Assert.That(consumer.Wait(StillBlocked), Is.False, "the dequeuer did not wait for the slot's older cycle");
+
+        Assert.That(q.FinishDequeueForTest(ring, slow, out string? a), Is.True);
+        Assert.That(a, Is.EqualTo("A"), "X's ticket carried A");
+        Assert.That(consumer.Wait(Concurrent.HangGuard), Is.True, "the dequeuer did not resume after X finished");
+        Assert.That(consumer.Result, Is.EqualTo((true, "C")));
+        Assert.That(q.IsEmpty, Is.True);
+        Assert.That(q.Count, Is.Zero);
+    }
+
+    [Test]
+    public void Unbounded_OvershootingDequeuerOnALappedSlot_ClosesTheRingInsteadOfWaiting()
+    {
+        var q = new MpmcQueue<string>(2);
+        q.Enqueue("A");
+        q.Enqueue("B");
+        object ring = q.ClaimDequeueForTest(out long slow); // dequeuer X: ticket 0 (A), preempted
+        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "B", "the dequeue after X's ticket");
+
+        // Dequeuer Y overshoots: ticket 2, which no enqueuer has drawn yet, on slot 0 that X still holds.
+        // Waiting for X would block an empty-queue dequeue on a preempted thread, so Y closes the ring below
+        // its ticket and leaves.
+        object same = q.ClaimDequeueForTest(out long overshoot);
+        Assert.That(same, Is.SameAs(ring));
+        AssertFinishes(() => q.FinishDequeueForTest(ring, overshoot, out _), false, "the overshooting dequeue");
+
+        // The next enqueue finds the ring closed and links a new one; nothing is lost and A still goes to X.
+        q.Enqueue("C");
+        Assert.That(q.RingCount, Is.EqualTo(2));
+        Assert.That(q.FinishDequeueForTest(ring, slow, out string? a), Is.True);
+        Assert.That(a, Is.EqualTo("A"));
+        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "C", "the item in the new ring");
+        AssertFinishes(() => q.TryDequeue(out string? item) ? item : "empty", "empty", "nothing else was enqueued");
+        Assert.That(q.RingCount, Is.EqualTo(1), "the drained, closed ring is still linked from the head");
+    }
+
     private static void AssertFinishes<TResult>(Func<TResult> operation, TResult expected, string what)
     {
         var task = Task.Run(operation);
