@@ -3,7 +3,8 @@ namespace Unjucks.LockFree.Tests;
 /// <summary>
 /// The documented preemption windows, reproduced deterministically with test hooks that stop an operation
 /// between its claim and its publish: the bounded queue must wait (not report empty or full) while a
-/// claimed slot is in flight, and the unbounded queue must skip it without waiting.
+/// claimed slot is in flight; the unbounded queue must skip an unpublished enqueue, wait for a dequeuer a
+/// whole ring behind it, and close the ring rather than wait when no enqueuer holds its ticket.
 /// </summary>
 public class PreemptionWindowTests
 {
