@@ -107,12 +107,7 @@ public class PreemptionWindowTests
     [Test]
     public void Unbounded_DequeuerLappingAPreemptedDequeuer_WaitsForIt()
     {
-        // Ring of 2 slots, no growth. Tickets 0 and 1 carry A and B.
-        var q = new MpmcQueue<string>(2);
-        q.Enqueue("A");
-        q.Enqueue("B");
-        object ring = q.ClaimDequeueForTest(out long slow); // dequeuer X: ticket 0 (A), preempted
-        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "B", "the dequeue after X's ticket");
+        var (q, ring, slow) = RingOfTwoWithPreemptedDequeuer();
 
         // C's enqueuer draws ticket 2 (slot 0, still holding A for X): the ring is not full (X holds a ticket),
         // so it waits a moment, gives that ticket up and lands on ticket 3.
@@ -135,11 +130,7 @@ public class PreemptionWindowTests
     [Test]
     public void Unbounded_OvershootingDequeuerOnALappedSlot_ClosesTheRingInsteadOfWaiting()
     {
-        var q = new MpmcQueue<string>(2);
-        q.Enqueue("A");
-        q.Enqueue("B");
-        object ring = q.ClaimDequeueForTest(out long slow); // dequeuer X: ticket 0 (A), preempted
-        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "B", "the dequeue after X's ticket");
+        var (q, ring, slow) = RingOfTwoWithPreemptedDequeuer();
 
         // Dequeuer Y overshoots: ticket 2, which no enqueuer has drawn yet, on slot 0 that X still holds.
         // Waiting for X would block an empty-queue dequeue on a preempted thread, so Y closes the ring below
@@ -156,6 +147,18 @@ public class PreemptionWindowTests
         AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "C", "the item in the new ring");
         AssertFinishes(() => q.TryDequeue(out string? item) ? item : "empty", "empty", "nothing else was enqueued");
         Assert.That(q.RingCount, Is.EqualTo(1), "the drained, closed ring is still linked from the head");
+    }
+
+    // A ring of 2 slots (no growth) whose tickets 0 and 1 carried A and B: dequeuer X holds ticket 0 (A) and
+    // is "preempted" before looking at its slot; B has been dequeued.
+    private static (MpmcQueue<string> Queue, object Ring, long SlowTicket) RingOfTwoWithPreemptedDequeuer()
+    {
+        var q = new MpmcQueue<string>(2);
+        q.Enqueue("A");
+        q.Enqueue("B");
+        object ring = q.ClaimDequeueForTest(out long slow);
+        AssertFinishes(() => q.TryDequeue(out string? item) ? item : null, "B", "the dequeue after X's ticket");
+        return (q, ring, slow);
     }
 
     private static void AssertFinishes<TResult>(Func<TResult> operation, TResult expected, string what)
