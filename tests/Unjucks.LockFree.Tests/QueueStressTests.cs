@@ -38,11 +38,15 @@ public class QueueStressTests
 
     [TestCaseSource(nameof(Shapes))]
     [Repeat(Repeats)]
-    public void UnboundedQueue_Segments4(int producers, int consumers)
+    public void UnboundedQueue_TinyRings(int producers, int consumers)
     {
-        // Tiny segments: thousands of segment transitions, linking races and head/tail helping.
-        var q = new MpmcQueue<long>(4);
-        RunAndCheck(producers, consumers, 20_000, item => { q.Enqueue(item); return true; }, q.TryDequeue, () => q.IsEmpty && q.Count == 0 ? 0 : Math.Max(1, q.Count));
+        // Tiny rings that never grow: thousands of ring closes, laps (a ticket whose slot still holds an older
+        // cycle), linking races and head/tail helping. A ring of 1 slot laps on every other ticket.
+        foreach (int ringSize in new[] { 1, 4 })
+        {
+            var q = new MpmcQueue<long>(ringSize);
+            RunAndCheck(producers, consumers, 20_000, item => { q.Enqueue(item); return true; }, q.TryDequeue, () => q.IsEmpty && q.Count == 0 ? 0 : Math.Max(1, q.Count));
+        }
     }
 
     [Test]
