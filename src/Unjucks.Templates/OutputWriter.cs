@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using CommunityToolkit.HighPerformance.Buffers;
@@ -14,13 +13,14 @@ namespace Unjucks.Templates;
 /// normalisation, and every existing directory on the way that is a symbolic link must resolve inside the
 /// output directory. (The check and the write are not one atomic step: someone who can change the output
 /// tree while the job runs can still race it; the output directory is assumed to be the job's own.)
-/// Thread-safe. Within one writer, two templates may not write the same path: the first claim wins and the
-/// second gets <see cref="TemplateErrorKind.OutputConflict"/>.
+/// Thread-safe. Two templates may not write the same path: the first claim wins and the second gets
+/// <see cref="TemplateErrorKind.OutputConflict"/>. Claims live in this writer's memory by default; writers in
+/// several processes of one job share a <see cref="DirectoryOutputClaims"/> instead.
 /// </summary>
 public sealed class OutputWriter
 {
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
-    private readonly ConcurrentDictionary<string, string> _claims = new(StringComparer.Ordinal);
+    private readonly IOutputClaims _claims;
     private readonly string _rootWithSeparator;
     private readonly string _realRootWithSeparator;
 
@@ -28,7 +28,18 @@ public sealed class OutputWriter
     /// <param name="outputDirectory">The output root.</param>
     /// <param name="durable">Also flush each file to the disk (fsync) before the rename; slower, survives power loss.</param>
     public OutputWriter(string outputDirectory, bool durable = false)
+        : this(outputDirectory, durable, null)
     {
+    }
+
+    /// <summary>Creates a writer for <paramref name="outputDirectory"/> (created if missing) whose output paths are
+    /// claimed through <paramref name="claims"/>.</summary>
+    /// <param name="outputDirectory">The output root.</param>
+    /// <param name="durable">Also flush each file to the disk (fsync) before the rename.</param>
+    /// <param name="claims">Where claims are recorded; null for this writer's memory (<see cref="InMemoryOutputClaims"/>).</param>
+    public OutputWriter(string outputDirectory, bool durable, IOutputClaims? claims)
+    {
+        _claims = claims ?? new InMemoryOutputClaims();
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
         Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory));
         Directory.CreateDirectory(Root);
@@ -105,7 +116,17 @@ public sealed class OutputWriter
     {
         long start = Stopwatch.GetTimestamp();
         var full = ResolveFullPath(templateId, relativePath);
-        var owner = _claims.GetOrAdd(full, templateId);
+        string owner;
+        try
+        {
+            owner = _claims.Claim(full, templateId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TemplateException(new TemplateError(TemplateErrorKind.Write, templateId,
+                $"claiming the output path '{relativePath}' failed: {e.Message}"), e);
+        }
+
         if (owner != templateId)
         {
             throw new TemplateException(new TemplateError(TemplateErrorKind.OutputConflict, templateId,

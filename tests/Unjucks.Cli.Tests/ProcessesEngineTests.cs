@@ -109,6 +109,53 @@ public sealed class ProcessesEngineTests
         });
     }
 
+    [TestCase(EngineMode.Processes)]
+    [TestCase(EngineMode.Threads)]
+    public async Task TemplatesWritingOnePathOnDifferentAgentsConflictInsteadOfOverwriting(EngineMode mode)
+    {
+        // 12 templates render the same `to:`; with 2 agents both agents render some of them. Claims kept per
+        // agent would let one template per agent write (and the later overwrite the earlier); the job's shared
+        // claims let exactly one write and report the other 11.
+        using var work = new TempDirectory();
+        var templates = Path.Combine(work.Path, "tpl");
+        const int n = 12;
+        for (var i = 0; i < n; i++)
+        {
+            Write(templates, $"t{i:D2}.liquid", $"---\nto: same.txt\n---\nwritten by t{i:D2}\n");
+        }
+
+        Write(templates, "other.liquid", "---\nto: other.txt\n---\nfine\n");
+        var claimsBefore = ClaimDirectories();
+
+        var summary = await new ProcessesJobEngine().RunAsync(
+            new JobRequest(2, [templates], Path.Combine(work.Path, "out"), mode, null), null, None)
+            .WaitAsync(TimeSpan.FromMinutes(2));
+
+        var conflicts = summary.Failures.Where(f => f.Message.StartsWith("OutputConflict", StringComparison.Ordinal)).ToList();
+        var writers = Enumerable.Range(0, n).Select(i => $"t{i:D2}.liquid").Except(summary.Failures.Select(f => f.Template)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Total, Is.EqualTo(n + 1));
+            Assert.That(summary.Failures, Has.Count.EqualTo(n - 1), string.Join("\n", summary.Failures));
+            Assert.That(conflicts, Has.Count.EqualTo(n - 1), "every failure is an output conflict");
+            Assert.That(writers, Has.Count.EqualTo(1), "exactly one template may write same.txt");
+        });
+        var winner = Path.GetFileNameWithoutExtension(writers.Single());
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllText(Path.Combine(work.Path, "out", "same.txt")), Is.EqualTo($"written by {winner}\n"), "the file is the winner's, not overwritten");
+            Assert.That(conflicts.Select(c => c.Message), Has.All.Contain($"'{winner}'"), "each conflict names the template that has the path");
+            Assert.That(File.ReadAllText(Path.Combine(work.Path, "out", "other.txt")), Is.EqualTo("fine\n"));
+            Assert.That(ClaimDirectories().Except(claimsBefore), Is.Empty, "the job's claims directory was left behind");
+        });
+    }
+
+    private static List<string> ClaimDirectories()
+    {
+        var root = Unjucks.SharedMemory.SharedRegionOptions.DefaultDirectory;
+        return Directory.Exists(root) ? [.. Directory.GetDirectories(root, "claims-*")] : [];
+    }
+
     [Test]
     public async Task ScaleOneTwoInProcessesWritesItsThreeFilesAndThePngDecodes()
     {

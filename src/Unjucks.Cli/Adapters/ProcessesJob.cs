@@ -22,6 +22,9 @@
 // After an agent death, temporary files a killed writer may have left (OutputWriter.IsTemporaryFileName) are removed
 // from the output directory: each task's output exists exactly once, written by the agent whose commit won or by a
 // loser with the same bytes.
+// Output paths are claimed in a claims directory of this job (DirectoryOutputClaims under the region directory,
+// passed to every agent as --claims, deleted when the job ends): two templates whose `to:` render the same path on
+// different agents give an OutputConflict for the later one, as in one process, instead of a silent overwrite.
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
@@ -48,6 +51,7 @@ internal sealed class ProcessesJob
     private readonly TimeSpan _snapshotInterval;
     private readonly Func<JobCoordinator, int, IProgress<JobProgress>, CancellationToken, Task<ITemplateTaskStream>> _openStream;
     private readonly ProcessesDashboard _dashboard;
+    private readonly string _claimsDirectory;
     private JobProgress? _latest;
     // Written by the graph's node bodies on thread-pool threads, read by the snapshot loop: each on its own lines.
     private PaddedLong _completed;
@@ -63,12 +67,27 @@ internal sealed class ProcessesJob
         _snapshotInterval = snapshotInterval;
         _openStream = openStream;
         _dashboard = new ProcessesDashboard(started);
+        _claimsDirectory = Path.Combine(Unjucks.SharedMemory.SharedRegionOptions.DefaultDirectory, $"claims-{Guid.NewGuid():N}");
     }
 
     /// <summary>A node of the job's graph: one template in one round.</summary>
     private readonly record struct NodeKey(int Round, string Id);
 
     public async Task<CliJobSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var claims = new DirectoryOutputClaims(_claimsDirectory);
+        try
+        {
+            return await RunJobAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every agent has stopped (the coordinator is disposed inside): nobody claims any more.
+            claims.DeleteDirectory();
+        }
+    }
+
+    private async Task<CliJobSummary> RunJobAsync(CancellationToken cancellationToken)
     {
         var agents = _request.Agents;
         var rounds = _request.Repeat;
@@ -234,7 +253,7 @@ internal sealed class ProcessesJob
     {
         var handler = await ProcessesTemplateHandler.CreateAsync(
             [.. _inputs.Roots.Select(Path.GetFullPath)], _request.OutputDirectory, _inputs.VariablesFile is { } v ? Path.GetFullPath(v) : null,
-            _inputs.Strict, _request.Repeat, cancellationToken).ConfigureAwait(false);
+            _inputs.Strict, _request.Repeat, _claimsDirectory, cancellationToken).ConfigureAwait(false);
         await AgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
     }
 
@@ -253,6 +272,8 @@ internal sealed class ProcessesJob
             arguments.Add("--strict");
         }
 
+        arguments.Add("--claims");
+        arguments.Add(_claimsDirectory);
         arguments.Add("--templates");
         arguments.AddRange(_inputs.Roots.Select(Path.GetFullPath));
         return arguments;

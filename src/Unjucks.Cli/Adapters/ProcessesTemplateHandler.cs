@@ -11,7 +11,9 @@
 //      rendered once, in memory, from its own dependencies' files, only to learn its output path);
 //   2. renders with TemplateRenderer.RenderOne (one renderer per process: every template is parsed once per agent, at
 //      start-up, before the agent registers: see ParseAll);
-//   3. writes atomically with the round's OutputWriter (temporary file, rename);
+//   3. writes atomically with the round's OutputWriter (temporary file, rename), after claiming the output path in
+//      the job's claims directory (DirectoryOutputClaims, shared by every agent), so two templates that render the
+//      same `to:` on different agents are reported as an OutputConflict instead of one overwriting the other;
 //   4. returns the agent index and the parse/render/write split (ProcessesTaskCodec.EncodeResult).
 // A template error is thrown as TemplateTaskException (the engine records its message, the job continues).
 // Called by one agent loop thread at a time; the memos are concurrent anyway (cheap, and safe if that changes).
@@ -34,12 +36,14 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
     private readonly TemplateRenderer _renderer;
     private readonly string _outputDirectory;
     private readonly int _rounds;
+    private readonly IOutputClaims? _claims;
     private readonly ConcurrentDictionary<int, OutputWriter> _writers = new();
     private readonly ConcurrentDictionary<string, RenderedTemplate> _known = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _parsed = new(StringComparer.Ordinal);
 
-    private ProcessesTemplateHandler(DiscoveryResult discovery, IReadOnlyDictionary<string, object?> globals, bool strict, string outputDirectory, int rounds)
+    private ProcessesTemplateHandler(DiscoveryResult discovery, IReadOnlyDictionary<string, object?> globals, bool strict, string outputDirectory, int rounds, string? claimsDirectory)
     {
+        _claims = claimsDirectory is null ? null : new DirectoryOutputClaims(claimsDirectory);
         _templates = discovery.Templates;
         _byId = discovery.Templates.ToDictionary(t => t.Id, StringComparer.Ordinal);
         _globals = globals;
@@ -51,14 +55,15 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
     /// <summary>Templates this agent discovered.</summary>
     public int TemplateCount => _templates.Count;
 
-    /// <summary>Discovers the tree and loads the variables: once per agent process.</summary>
+    /// <summary>Discovers the tree and loads the variables: once per agent process. <paramref name="claimsDirectory"/> is the
+    /// job's shared claims directory (null: claims in this agent's memory only, so conflicts across agents go unseen).</summary>
     public static async Task<ProcessesTemplateHandler> CreateAsync(
-        IReadOnlyList<string> roots, string outputDirectory, string? variablesFile, bool strict, int rounds, CancellationToken cancellationToken)
+        IReadOnlyList<string> roots, string outputDirectory, string? variablesFile, bool strict, int rounds, string? claimsDirectory, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
         var globals = JobInputs.LoadVariables(variablesFile);
         var discovery = await TemplateDiscovery.DiscoverAsync(roots, TemplateDiscovery.DefaultMaxConcurrency, cancellationToken).ConfigureAwait(false);
-        var handler = new ProcessesTemplateHandler(discovery, globals, strict, outputDirectory, rounds);
+        var handler = new ProcessesTemplateHandler(discovery, globals, strict, outputDirectory, rounds, claimsDirectory);
         handler.ParseAll();
         return handler;
     }
@@ -119,7 +124,7 @@ internal sealed class ProcessesTemplateHandler : ITaskHandler
     }
 
     private OutputWriter Writer(int round) =>
-        _writers.GetOrAdd(round, static (r, self) => new OutputWriter(JobSettings.RoundDirectory(self._outputDirectory, r, self._rounds)), this);
+        _writers.GetOrAdd(round, static (r, self) => new OutputWriter(JobSettings.RoundDirectory(self._outputDirectory, r, self._rounds), durable: false, self._claims), this);
 
     /// <summary>Every dependency of <paramref name="template"/> as written in this round: content from its file, path and variables from the memo.</summary>
     private Dictionary<string, RenderedTemplate> Dependencies(TemplateSource template, OutputWriter writer)

@@ -6,7 +6,7 @@ namespace Unjucks.Cli.Commands;
 
 /// <summary>
 /// <c>agent</c> (hidden): one agent process of a processes-mode job, started by the coordinator (ProcessesJob) as
-/// <c>unjucks-perf agent &lt;AgentLaunch arguments&gt; --templates DIR... --out DIR [--vars FILE] [--strict] [--repeat K]</c>.
+/// <c>unjucks-perf agent &lt;AgentLaunch arguments&gt; --templates DIR... --out DIR [--vars FILE] [--strict] [--repeat K] [--claims DIR]</c>.
 /// Discovers the tree once, then serves the session's template tasks (<see cref="ProcessesTemplateHandler"/>) until
 /// the coordinator stops the session or dies. Not for people: it is not listed in the help.
 /// </summary>
@@ -26,6 +26,7 @@ internal static class AgentCommand
         var output = new Option<string>("--out") { Description = "Output directory (absolute).", Required = true };
         var variables = new Option<string?>("--vars") { Description = "Global variables file." };
         var strict = new Option<bool>("--strict") { Description = "Strict mode." };
+        var claims = new Option<string?>("--claims") { Description = "The job's output claims directory (shared by every agent)." };
         var repeat = new Option<int>("--repeat")
         {
             Description = "Rounds of the job.",
@@ -34,7 +35,7 @@ internal static class AgentCommand
         };
         var command = new Command(Name, "Serve a processes-mode job as one agent (started by the coordinator).")
         {
-            templates, output, variables, strict, repeat,
+            templates, output, variables, strict, repeat, claims,
         };
         command.Hidden = true;
         // The launch options (--region, --dir, --session, --agent) belong to AgentLaunch, which parses them itself.
@@ -57,7 +58,7 @@ internal static class AgentCommand
 
             var handler = await ProcessesTemplateHandler.CreateAsync(
                 parse.GetRequiredValue(templates), parse.GetRequiredValue(output), parse.GetValue(variables), parse.GetValue(strict),
-                parse.GetValue(repeat), cancellationToken).ConfigureAwait(false);
+                parse.GetValue(repeat), parse.GetValue(claims), cancellationToken).ConfigureAwait(false);
             await AgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
