@@ -1,8 +1,9 @@
 // Agent process for the Unjucks.Agents.Processes tests and benchmarks.
-//   Unjucks.AgentTestHost <AgentLaunch arguments> [--mode f|throw|silent|crash] [--work-us N]
+//   Unjucks.AgentTestHost <AgentLaunch arguments> [--mode f|throw|hang|silent|crash] [--work-us N]
 // Modes:
 //   f       result = TestTasks.ResultOf(id) after about N µs of busy work (default 0);
 //   throw   as f, but throws for ids with id % 10 == 3 (message "boom <id>");
+//   hang    as f for its first 3 tasks; the 4th never returns (a hung handler, for the lease time-out);
 //   silent  writes "silent agent: never registering" to stderr and sleeps (never registers);
 //   crash   writes "crash agent: exiting" to stderr and exits with code 3 before registering.
 // Payloads, when given, are added to the result: result = ResultOf(id) + sum of payload bytes.
@@ -48,16 +49,22 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cts.Cancel();
 };
-await AgentHost.RunAsync(new AgentHostOptions(launch), new TestHandler(mode == "throw", workUs), cts.Token);
+await AgentHost.RunAsync(new AgentHostOptions(launch), new TestHandler(mode == "throw", workUs, hangAfter: mode == "hang" ? 3 : -1), cts.Token);
 return 0;
 
 /// <summary>The test handler (see the file header).</summary>
-internal sealed class TestHandler(bool throwSome, int workUs) : ITaskHandler
+internal sealed class TestHandler(bool throwSome, int workUs, int hangAfter) : ITaskHandler
 {
     private readonly long _workTicks = Stopwatch.Frequency * workUs / 1_000_000;
+    private int _executed;
 
     public ValueTask<long> ExecuteAsync(TaskContext context, CancellationToken cancellationToken)
     {
+        if (hangAfter >= 0 && Interlocked.Increment(ref _executed) > hangAfter)
+        {
+            Thread.Sleep(Timeout.Infinite); // hung: ignores cancellation, as a real stuck handler would
+        }
+
         if (_workTicks > 0)
         {
             long until = Stopwatch.GetTimestamp() + _workTicks;

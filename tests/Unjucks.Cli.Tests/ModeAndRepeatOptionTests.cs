@@ -3,7 +3,7 @@ using Unjucks.Cli.Engine;
 
 namespace Unjucks.Cli.Tests;
 
-/// <summary>--mode (default processes) and --repeat, against the fake engine.</summary>
+/// <summary>--mode (default processes), --repeat and --lease-timeout, against the fake engine.</summary>
 [TestFixture]
 public sealed class ModeAndRepeatOptionTests
 {
@@ -50,17 +50,34 @@ public sealed class ModeAndRepeatOptionTests
         Assert.That(services.Engine.Requests.Single().Repeat, Is.EqualTo(expected));
     }
 
-    [TestCase("0")]
-    [TestCase("x")]
-    [TestCase("10001")]
-    public async Task BadRepeatIsAUsageError(string value)
+    [Test]
+    public async Task LeaseTimeoutIsOffByDefaultAndGivenInSeconds()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path };
+
+        await CliRun.InvokeAsync(services, "run", "--out", "out");
+        var given = await CliRun.InvokeAsync(services, "run", "--out", "out", "--lease-timeout", "30");
+
+        Assert.That(given.ExitCode, Is.Zero, given.ToString());
+        Assert.That(services.Engine.Requests.Select(r => r.LeaseTimeout), Is.EqualTo(new TimeSpan?[] { null, TimeSpan.FromSeconds(30) }));
+    }
+
+    [TestCase("--repeat", "0")]
+    [TestCase("--repeat", "x")]
+    [TestCase("--repeat", "10001")]
+    [TestCase("--lease-timeout", "0")]
+    [TestCase("--lease-timeout", "-5")]
+    [TestCase("--lease-timeout", "soon")]
+    [TestCase("--lease-timeout", "86401")]
+    public async Task AnOutOfRangeNumberIsAUsageError(string option, string value)
     {
         var services = new FakeServices();
 
-        var run = await CliRun.InvokeAsync(services, "run", "--repeat", value);
+        var run = await CliRun.InvokeAsync(services, "run", option, value);
 
         Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
-        Assert.That(run.Error, Does.Contain("--repeat"), run.ToString());
-        Assert.That(services.Engine.Requests, Is.Empty);
+        Assert.That(run.Error, Does.Contain(option), run.ToString());
+        Assert.That(services.Engine.Requests, Is.Empty, "the engine must not run on a usage error");
     }
 }

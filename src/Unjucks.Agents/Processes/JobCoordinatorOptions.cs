@@ -68,6 +68,15 @@ public sealed record JobCoordinatorOptions
     /// <summary>After an agent death, how long without progress before the queued-task sweep re-places everything Queued. Default 200 ms.</summary>
     public TimeSpan StallSweepInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// A lease held longer than this is taken as a hung handler: the coordinator ends the agent that holds it (SIGKILL for
+    /// an agent process; its cancellation token for an agent thread) and recovers that agent's tasks as for any dead
+    /// agent, so the job finishes on the others. Null (the default): leases never time out and a hung handler stalls
+    /// its task until the job is cancelled. Set it well above the slowest task: a slow task is indistinguishable from a
+    /// hung one, and the agent is not restarted.
+    /// </summary>
+    public TimeSpan? LeaseTimeout { get; init; }
+
     /// <summary>Keep the region, control file and job segments after dispose (for inspection). Default false.</summary>
     public bool KeepFiles { get; init; }
 
@@ -140,6 +149,11 @@ public sealed record JobCoordinatorOptions
         if (SessionName is not null)
         {
             SessionNames.Validate(SessionName);
+        }
+
+        if (LeaseTimeout is { } lease && lease <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseTimeout), lease, "LeaseTimeout must be positive, or null for no time-out.");
         }
 
         foreach (var (name, value) in new[] { (nameof(StartupTimeout), StartupTimeout), (nameof(StopTimeout), StopTimeout), (nameof(ProgressInterval), ProgressInterval), (nameof(LivenessInterval), LivenessInterval), (nameof(StallSweepInterval), StallSweepInterval) })

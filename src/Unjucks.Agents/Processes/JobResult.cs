@@ -74,6 +74,10 @@ public sealed record JobSummary(
     IReadOnlyList<AgentJobStats> Agents,
     IReadOnlyList<ActiveCountChange> ActiveCountChanges)
 {
+    /// <summary>Agents ended because one of their leases outlived <see cref="JobCoordinatorOptions.LeaseTimeout"/> (each is
+    /// also counted in <see cref="AgentDeaths"/> once it is seen dead).</summary>
+    public int LeaseTimeouts { get; init; }
+
     /// <summary>
     /// Coordinated GC rounds that ended during the job, in order: automatic ones (<see cref="JobCoordinatorOptions.GcBudgetBytes"/>)
     /// and on-demand ones (<see cref="JobCoordinator.RunGcRoundAsync"/>).

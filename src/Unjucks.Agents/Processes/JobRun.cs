@@ -47,6 +47,10 @@ internal sealed partial class JobRun : IDisposable
     private SharedMessageQueue? _shared;
     private int _roundRobin;
     private int _deaths;
+    private int _leaseTimeouts;
+    private long _nextLeaseScan;
+    private Dictionary<long, (long Epoch, long Since)> _leases = [];
+    private readonly HashSet<int> _endedForLease = [];
     private long _recovered;
     private long _start;
 
@@ -178,6 +182,12 @@ internal sealed partial class JobRun : IDisposable
             {
                 nextLiveness = now + livenessTicks;
                 CheckLiveness();
+            }
+
+            if (_options.LeaseTimeout is { } leaseTimeout && now >= _nextLeaseScan)
+            {
+                _nextLeaseScan = now + Math.Min(Ticks(leaseTimeout) / 4, Stopwatch.Frequency / 4);
+                EndHungAgents(now, Ticks(leaseTimeout));
             }
 
             ReclaimFromInactive();
@@ -345,6 +355,50 @@ internal sealed partial class JobRun : IDisposable
             throw new InvalidOperationException(
                 $"Every agent of session '{_owner.SessionName}' died during job {_seq}; {_segment!.Tasks.CountDone()} of {_taskCount} tasks are done. Check the agents' logs; start a new coordinator.");
         }
+    }
+
+    /// <summary>
+    /// Lease time-out: notes when each lease (task, epoch) was first seen, and ends every agent holding a lease seen for
+    /// longer than <paramref name="timeoutTicks"/>; the liveness check then recovers its tasks like any dead agent's.
+    /// Ages are measured from this coordinator's first sighting, never from the agent's pickup stamp (written after the
+    /// lease CAS, so briefly stale), which can only make a lease look younger, never older.
+    /// </summary>
+    private void EndHungAgents(long now, long timeoutTicks)
+    {
+        var table = _segment!.Tasks;
+        var seen = new Dictionary<long, (long Epoch, long Since)>(_leases.Count);
+        List<int>? hung = null;
+        int count = _streaming ? _outstanding.Count : _taskCount;
+        for (int i = 0; i < count; i++)
+        {
+            long id = _streaming ? _outstanding[i] : i;
+            var w = table.Read(id); // acquire load of the state word
+            if (w.State != TaskState.Leased)
+            {
+                continue;
+            }
+
+            var since = _leases.TryGetValue(id, out var old) && old.Epoch == w.Epoch ? old.Since : now;
+            seen[id] = (w.Epoch, since);
+            if (now - since >= timeoutTicks && (uint)w.Agent < (uint)_agents.Length && !_agents[w.Agent].Dead && _endedForLease.Add(w.Agent))
+            {
+                (hung ??= []).Add(w.Agent);
+            }
+        }
+
+        _leases = seen;
+        if (hung is null)
+        {
+            return;
+        }
+
+        foreach (int agent in hung)
+        {
+            _leaseTimeouts++;
+            _agents[agent].Kill(); // bounded wait for the exit; its flock goes with it
+        }
+
+        CheckLiveness();
     }
 
     private void Requeue(List<long> ids)
@@ -731,7 +785,7 @@ internal sealed partial class JobRun : IDisposable
             _recovered,
             failures.Count,
             stats,
-            _owner.TakeActiveChanges()) { GcRounds = gcRounds };
+            _owner.TakeActiveChanges()) { GcRounds = gcRounds, LeaseTimeouts = _leaseTimeouts };
         return new JobResult(_seq, results, executedBy, failures, summary);
     }
 

@@ -124,6 +124,7 @@ internal sealed class ProcessesJob
                 // Payloads and failure messages of one job live in the state table at once (power of two).
                 StateSlots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16384, (2 * taskCount) + 64)),
                 StartupTimeout = TimeSpan.FromSeconds(60),
+                LeaseTimeout = _request.LeaseTimeout,
             };
             JobCoordinator coordinator;
             try

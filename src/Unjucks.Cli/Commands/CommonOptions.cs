@@ -90,6 +90,20 @@ internal static class CommonOptions
         };
     }
 
+    /// <summary>The longest --lease-timeout: one day.</summary>
+    public const int MaxLeaseTimeoutSeconds = 86_400;
+
+    public static Option<int?> LeaseTimeout()
+    {
+        return new Option<int?>("--lease-timeout")
+        {
+            Description = "Take an agent whose template task runs longer than SECONDS as hung: end it and finish its tasks on the " +
+                $"other agents (1 to {MaxLeaseTimeoutSeconds}; default: no time-out). Set it well above the slowest template.",
+            HelpName = "SECONDS",
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--lease-timeout", 1, MaxLeaseTimeoutSeconds),
+        };
+    }
+
     /// <summary>The rounds to run: --repeat when given, else the default for the bundled samples or a given tree.</summary>
     public static int ResolveRepeat(int? repeat, int templateDirectoryCount) =>
         repeat ?? (templateDirectoryCount == 0 ? DefaultSampleRepeat : 1);

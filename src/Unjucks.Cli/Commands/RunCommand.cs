@@ -21,6 +21,7 @@ internal static class RunCommand
         var mode = CommonOptions.Mode();
         var variables = CommonOptions.VariablesFile(() => context.Services.CurrentDirectory);
         var repeat = CommonOptions.Repeat();
+        var leaseTimeout = CommonOptions.LeaseTimeout();
         var noDashboard = new Option<bool>("--no-dashboard")
         {
             Description = "Print plain progress lines even on a terminal.",
@@ -28,7 +29,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Render templates with N agents (default: the bundled samples, 4 agents, into a temporary folder).")
         {
-            agents, templates, output, mode, variables, repeat, noDashboard,
+            agents, templates, output, mode, variables, repeat, leaseTimeout, noDashboard,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -38,6 +39,7 @@ internal static class RunCommand
             parse.GetValue(mode),
             parse.GetValue(variables),
             CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
+            parse.GetValue(leaseTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             parse.GetValue(noDashboard),
             cancellationToken));
         return command;
@@ -51,6 +53,7 @@ internal static class RunCommand
         EngineMode mode,
         string? variables,
         int repeat,
+        TimeSpan? leaseTimeout,
         bool noDashboard,
         CancellationToken cancellationToken)
     {
@@ -67,7 +70,8 @@ internal static class RunCommand
             outputDirectory,
             mode,
             variables is null ? null : context.FullPath(variables),
-            repeat);
+            repeat,
+            leaseTimeout);
         var what = request.UsesBundledSamples ? "the bundled samples" : string.Join(", ", request.TemplateDirectories);
         var rounds = repeat == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" {repeat} times (round-NN subfolders)");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

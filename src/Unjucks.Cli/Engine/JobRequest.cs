@@ -16,13 +16,18 @@ namespace Unjucks.Cli.Engine;
 /// <c>round-01</c>, <c>round-02</c>... of <paramref name="OutputDirectory"/> (directly into it when 1). Every round is
 /// an independent copy of the dependency graph, all submitted at once; templates are parsed once per agent.
 /// </param>
+/// <param name="LeaseTimeout">
+/// When set, an agent whose template task runs longer than this is taken as hung: it is ended and its tasks finish on
+/// the other agents (see <c>JobCoordinatorOptions.LeaseTimeout</c>). Null: no time-out.
+/// </param>
 public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
     string OutputDirectory,
     EngineMode Mode,
     string? VariablesFile,
-    int Repeat = 1)
+    int Repeat = 1,
+    TimeSpan? LeaseTimeout = null)
 {
     /// <summary>True when the job renders the engine's bundled samples (no template directory given).</summary>
     public bool UsesBundledSamples => TemplateDirectories.Count == 0;

@@ -85,6 +85,45 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task AThreadAgentHungInAHandlerIsEndedByTheLeaseTimeout(CancellationToken ct)
+    {
+        const int tasks = 1000;
+        var executions = new int[tasks];
+        int started = 0;
+        // Agent 2 hangs in its 10th task until its token is cancelled (what the lease time-out does to a thread agent).
+        var handler = new CountingHandler(executions, (context, token) =>
+        {
+            if (context.AgentIndex == 2 && Interlocked.Increment(ref started) == 10)
+            {
+                token.WaitHandle.WaitOne();
+                token.ThrowIfCancellationRequested();
+            }
+        });
+        await using var coordinator = await JobCoordinator.StartInProcessAsync(
+            Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(2) }, (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
+
+        JobResult result = await coordinator.RunAsync(tasks, null, ct);
+
+        for (int id = 0; id < tasks; id++)
+        {
+            if (result.Results[id] != CountingHandler.ResultOf(id) || executions[id] < 1)
+            {
+                Assert.Fail($"task {id}: result {result.Results[id]} (expected {CountingHandler.ResultOf(id)}), executed {executions[id]} times");
+            }
+        }
+
+        JobSummary s = result.Summary;
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.LeaseTimeouts, Is.EqualTo(1));
+            Assert.That(s.AgentDeaths, Is.EqualTo(1), "the ended thread agent is seen dead");
+            Assert.That(s.Agents.Single(a => a.Index == 2).Alive, Is.False);
+            Assert.That(s.Agents.Sum(a => a.TasksExecuted), Is.EqualTo(tasks), "each task has exactly one Done record");
+        });
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task AnAgentDelegateThatThrowsFailsTheStartWithItsMessage(CancellationToken ct)
     {

@@ -88,6 +88,36 @@ public sealed class JobCoordinatorTests : AgentProcessTestBase
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task AHungHandlerIsEndedByTheLeaseTimeoutAndItsTasksFinishElsewhere(CancellationToken ct)
+    {
+        // Agent 0 hangs (never returns, ignores cancellation) in its 4th task; the others work normally.
+        const int tasks = 3000;
+        var options = Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(2) };
+        await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(modeOf: i => i == 0 ? "hang" : "f", workUs: 100), ct);
+
+        JobResult result = await coordinator.RunAsync(tasks, null, ct);
+
+        AssertEveryResult(result, tasks);
+        JobSummary s = result.Summary;
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.LeaseTimeouts, Is.EqualTo(1), "the hung agent's lease timed out once");
+            Assert.That(s.AgentDeaths, Is.EqualTo(1), "the hung agent was ended and seen dead");
+            Assert.That(s.Agents[0].Alive, Is.False);
+            Assert.That(s.Agents[0].TasksExecuted, Is.EqualTo(3), "agent 0 completed exactly its first 3 tasks");
+            Assert.That(s.Agents.Sum(a => a.TasksExecuted), Is.EqualTo(tasks), "each task is Done exactly once");
+        });
+    }
+
+    [Test]
+    public void LeaseTimeoutMustBePositive()
+    {
+        Assert.That(async () => await JobCoordinator.StartAsync(Options(1) with { LeaseTimeout = TimeSpan.Zero }, AgentTestHostLauncher.Launcher()),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("LeaseTimeout"));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task SingleAgentPlacementIsSpreadByCrossProcessSteals(CancellationToken ct)
     {
         var options = Options(3) with { Placement = Placement.SingleAgent };
