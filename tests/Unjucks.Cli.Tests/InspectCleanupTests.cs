@@ -35,6 +35,40 @@ internal sealed class InspectCleanupTests : InspectTestBase
     }
 
     [Test]
+    public void RemovesTheClaimsDirectoryOfAKilledCoordinatorAndKeepsTheOthers()
+    {
+        using (var exited = System.Diagnostics.Process.Start("true"))
+        {
+            exited.WaitForExit();
+            ClaimsDirectory($"claims-{exited.Id}-{new string('a', 32)}");
+        }
+
+        var dead = Directory.GetDirectories(RegionDirectory, "claims-*").Single();
+        var live = ClaimsDirectory($"claims-{Environment.ProcessId}-{new string('b', 32)}");
+        var foreign = ClaimsDirectory("claims-not-a-job");
+
+        var removed = Inspector().CleanupDeadRegions(null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed.Select(r => r.Path), Is.EqualTo(new[] { dead }));
+            Assert.That(removed.Single().Reason, Does.Contain("coordinator (pid").And.Contain("is gone"));
+            Assert.That(removed.Single().SizeBytes, Is.EqualTo(3));
+            Assert.That(Directory.Exists(dead), Is.False);
+            Assert.That(Directory.Exists(live), Is.True, "a running coordinator's claims stay");
+            Assert.That(Directory.Exists(foreign), Is.True, "a directory that is not a job's claims stays");
+        });
+    }
+
+    private string ClaimsDirectory(string name)
+    {
+        var path = Path.Combine(RegionDirectory, name);
+        Directory.CreateDirectory(path);
+        File.WriteAllText(Path.Combine(path, "x.claim"), "a\nb");
+        return path;
+    }
+
+    [Test]
     public void KeepsARegionWithADeadCreatorWhileAnotherAgentLivesThenRemovesIt()
     {
         using var creator = StartCreator("shared");

@@ -22,8 +22,9 @@
 // After an agent death, temporary files a killed writer may have left (OutputWriter.IsTemporaryFileName) are removed
 // from the output directory: each task's output exists exactly once, written by the agent whose commit won or by a
 // loser with the same bytes.
-// Output paths are claimed in a claims directory of this job (DirectoryOutputClaims under the region directory,
-// passed to every agent as --claims, deleted when the job ends): two templates whose `to:` render the same path on
+// Output paths are claimed in a claims directory of this job (DirectoryOutputClaims under the region directory, named
+// claims-<coordinator pid>-<random>, passed to every agent as --claims, deleted when the job ends; `inspect --cleanup`
+// removes those whose coordinator was killed): two templates whose `to:` render the same path on
 // different agents give an OutputConflict for the later one, as in one process, instead of a silent overwrite.
 using System.Diagnostics;
 using System.Globalization;
@@ -67,7 +68,7 @@ internal sealed class ProcessesJob
         _snapshotInterval = snapshotInterval;
         _openStream = openStream;
         _dashboard = new ProcessesDashboard(started);
-        _claimsDirectory = Path.Combine(Unjucks.SharedMemory.SharedRegionOptions.DefaultDirectory, $"claims-{Guid.NewGuid():N}");
+        _claimsDirectory = Path.Combine(Unjucks.SharedMemory.SharedRegionOptions.DefaultDirectory, ClaimsDirectories.NameFor(Environment.ProcessId));
     }
 
     /// <summary>A node of the job's graph: one template in one round.</summary>

@@ -14,6 +14,7 @@
 //      opened the region without registering, a creator that is still writing the header, and a registrant caught
 //      between flock and publish.
 // Files we may not open (another owner, group/world-writable) are reported by the listing and never removed.
+// Without a NAME, cleanup also removes the output-claims directories that killed coordinators left (ClaimsDirectories).
 // Known window: a process that opens a region in the milliseconds between the /proc scan and the unlink keeps a
 // mapping of a file that no longer has a name (it works alone; others cannot join it).
 using Unjucks.Cli.Engine;
@@ -143,6 +144,11 @@ internal sealed class RegionInspector : IRegionInspector
             {
                 removed.Add(new RemovedRegion(NameOf(path), path, size, reason + "; no process has the file open or mapped"));
             }
+        }
+
+        if (name is null)
+        {
+            removed.AddRange(ClaimsDirectories.RemoveOrphans(Directory));
         }
 
         return removed;
