@@ -121,17 +121,7 @@ public sealed unsafe class SharedMessageQueue
             long difference = Volatile.Read(ref seq) - position; // acquire: pairs with the consumer's free
             if (difference == 0)
             {
-                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
-                long mine = Reservation(position, consumer: false, me);
-                if (IsReservationFor(seen, position, consumer: false))
-                {
-                    // Another producer reserved this position; replace it only if it died.
-                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
-                    {
-                        continue;
-                    }
-                }
-                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
+                if (!TryReserve(ref owner, position, consumer: false, me, ref backoff, out long seen, out long mine))
                 {
                     continue;
                 }
@@ -183,6 +173,23 @@ public sealed unsafe class SharedMessageQueue
         }
     }
 
+    // Reserves the slot at position for this producer (consumer: false) or consumer: takes it with a CAS when nobody
+    // holds it, or replaces a reservation whose holder died. False: another live holder has it, or another thread won
+    // the CAS; the caller re-reads its position and tries again. seen is the owner word this call replaced (what the
+    // caller hands back if its position turns out stale), mine the reservation it wrote.
+    private bool TryReserve(ref long owner, long position, bool consumer, int me, ref OwnerBackoff backoff, out long seen, out long mine)
+    {
+        seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
+        mine = Reservation(position, consumer, me);
+        if (IsReservationFor(seen, position, consumer))
+        {
+            // Another producer or consumer reserved this position; replace it only if it died.
+            return backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine);
+        }
+
+        return Interlocked.CompareExchange(ref owner, mine, seen) == seen; // full fence: reserve
+    }
+
     /// <summary>
     /// Takes the oldest message into <paramref name="destination"/>; false if the queue is empty. Throws
     /// <see cref="ArgumentException"/> (leaving the message queued) if <paramref name="destination"/> is too small.
@@ -201,17 +208,7 @@ public sealed unsafe class SharedMessageQueue
             long difference = Volatile.Read(ref seq) - (position + 1); // acquire: pairs with the producer's publish
             if (difference == 0)
             {
-                long seen = Volatile.Read(ref owner); // acquire: pairs with the reserving CAS
-                long mine = Reservation(position, consumer: true, me);
-                if (IsReservationFor(seen, position, consumer: true))
-                {
-                    // Another consumer reserved this position; replace it only if it died.
-                    if (!(backoff.WaitAndShouldCheck() && TakeOverFromDead(ref owner, seen, mine)))
-                    {
-                        continue;
-                    }
-                }
-                else if (Interlocked.CompareExchange(ref owner, mine, seen) != seen) // full fence: reserve
+                if (!TryReserve(ref owner, position, consumer: true, me, ref backoff, out long seen, out long mine))
                 {
                     continue;
                 }
