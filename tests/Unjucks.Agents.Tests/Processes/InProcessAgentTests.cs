@@ -92,6 +92,7 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
         var executions = new int[tasks];
         int started = 0;
         // Agent 2 hangs in its 10th task until its token is cancelled (what the lease time-out does to a thread agent).
+        // The time-out is far above a healthy task even on 2 loaded cores, so only the hung agent can reach it.
         var handler = new CountingHandler(executions, (context, token) =>
         {
             if (context.AgentIndex == 2 && Interlocked.Increment(ref started) == 10)
@@ -101,7 +102,7 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
             }
         });
         await using var coordinator = await JobCoordinator.StartInProcessAsync(
-            Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(2) }, (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
+            Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(5) }, (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
 
         JobResult result = await coordinator.RunAsync(tasks, null, ct);
 

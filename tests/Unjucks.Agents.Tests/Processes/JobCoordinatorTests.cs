@@ -90,9 +90,10 @@ public sealed class JobCoordinatorTests : AgentProcessTestBase
     [CancelAfter(120_000)]
     public async Task AHungHandlerIsEndedByTheLeaseTimeoutAndItsTasksFinishElsewhere(CancellationToken ct)
     {
-        // Agent 0 hangs (never returns, ignores cancellation) in its 4th task; the others work normally.
+        // Agent 0 hangs (never returns, ignores cancellation) in its 4th task; the others work normally. The time-out is
+        // far above a healthy 100 µs task even on 2 loaded cores, so only the hung agent can reach it.
         const int tasks = 3000;
-        var options = Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(2) };
+        var options = Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(5) };
         await using var coordinator = await JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(modeOf: i => i == 0 ? "hang" : "f", workUs: 100), ct);
 
         JobResult result = await coordinator.RunAsync(tasks, null, ct);
