@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unjucks.Benchmarks.Harness;
 using System.Globalization;
 using System.Runtime.Versioning;
 using Unjucks.Agents.Processes;
@@ -85,28 +86,5 @@ internal sealed class BenchSession : IDisposable
         }
     }
 
-    private static ProcessStartInfo Launch(AgentLaunch launch)
-    {
-        string host = Path.Combine(Path.GetDirectoryName(typeof(BenchSession).Assembly.Location)!, "Unjucks.AgentTestHost.dll");
-        var psi = new ProcessStartInfo(DotnetHost());
-        psi.ArgumentList.Add(host);
-        foreach (string a in launch.ToArguments())
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        return psi;
-    }
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
+    private static ProcessStartInfo Launch(AgentLaunch launch) => HelperProcess.StartInfo("Unjucks.AgentTestHost", launch.ToArguments());
 }

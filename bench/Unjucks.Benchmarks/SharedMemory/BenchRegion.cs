@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unjucks.Benchmarks.Harness;
 using System.Runtime.Versioning;
 using Unjucks.SharedMemory;
 
@@ -25,22 +26,12 @@ internal sealed class BenchRegion : IDisposable
 
     public SharedRegion Region { get; }
 
-    /// <summary>Starts `dotnet Unjucks.SharedMemory.TestAgent.dll args...` (found next to this assembly).</summary>
+    /// <summary>Starts the test agent (Unjucks.SharedMemory.TestAgent, beside this program: <see cref="HelperProcess"/>) with <paramref name="args"/>.</summary>
     public Process StartAgent(bool redirectStdin, params string[] args)
     {
-        string agent = Path.Combine(Path.GetDirectoryName(typeof(BenchRegion).Assembly.Location)!, "Unjucks.SharedMemory.TestAgent.dll");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = redirectStdin,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(agent);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var start = HelperProcess.StartInfo("Unjucks.SharedMemory.TestAgent", args);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardInput = redirectStdin;
         Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the test agent.");
         _children.Add(process);
         return process;
@@ -65,17 +56,5 @@ internal sealed class BenchRegion : IDisposable
 
         Region.Dispose();
         Directory.Delete(DirectoryPath, recursive: true);
-    }
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 }
