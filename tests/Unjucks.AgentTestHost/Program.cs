@@ -49,7 +49,7 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cts.Cancel();
 };
-await AgentHost.RunAsync(new AgentHostOptions(launch), new TestHandler(mode == "throw", workUs, hangAfter: mode == "hang" ? 3 : -1), cts.Token);
+await JobAgentHost.RunAsync(new AgentHostOptions(launch), new TestHandler(mode == "throw", workUs, hangAfter: mode == "hang" ? 3 : -1), cts.Token);
 return 0;
 
 /// <summary>The test handler (see the file header).</summary>

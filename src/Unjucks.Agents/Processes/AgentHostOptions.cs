@@ -1,6 +1,6 @@
 namespace Unjucks.Agents.Processes;
 
-/// <summary>Options of <see cref="AgentHost.RunAsync"/>.</summary>
+/// <summary>Options of <see cref="JobAgentHost.RunAsync"/>.</summary>
 public sealed record AgentHostOptions
 {
     /// <summary>Creates options from a launch (the usual way: <c>new AgentHostOptions(AgentLaunch.Parse(args, out _))</c>).</summary>

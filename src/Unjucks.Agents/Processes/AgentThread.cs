@@ -1,5 +1,5 @@
 // An agent that runs as a dedicated thread of the coordinator's process (threads mode). The caller's delegate is
-// expected to call AgentHost.RunAsync, which opens its OWN SharedRegion and SessionControl instances and registers
+// expected to call JobAgentHost.RunAsync, which opens its OWN SharedRegion and SessionControl instances and registers
 // in the region's agent registry: its flock is taken on its own open file description, so liveness probes from the
 // coordinator (another descriptor) see it held exactly as for a separate process, and the kernel drops it when the
 // agent's region is disposed. "Kill" cancels the agent's token (a thread cannot be killed); a leased task of a thread
@@ -37,7 +37,7 @@ internal sealed class AgentThread : AgentWorker
     {
         try
         {
-            // AgentHost.RunAsync runs its loop on its own long-running task; this thread waits for the whole run.
+            // JobAgentHost.RunAsync runs its loop on its own long-running task; this thread waits for the whole run.
             (run(launch, _cancel.Token) ?? Task.CompletedTask).GetAwaiter().GetResult();
             _exited.TrySetResult();
         }

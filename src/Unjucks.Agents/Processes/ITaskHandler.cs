@@ -1,6 +1,6 @@
 namespace Unjucks.Agents.Processes;
 
-/// <summary>Runs one task inside an agent process (<see cref="AgentHost"/>).</summary>
+/// <summary>Runs one task inside an agent process (<see cref="JobAgentHost"/>).</summary>
 public interface ITaskHandler
 {
     /// <summary>

@@ -101,7 +101,7 @@ public sealed class JobCoordinator : IAsyncDisposable
     /// <summary>
     /// Creates the session like <see cref="StartAsync(JobCoordinatorOptions, Func{AgentLaunch, ProcessStartInfo}, CancellationToken)"/>,
     /// but with each agent a dedicated thread of THIS process instead of a child process: the thread runs
-    /// <paramref name="runAgent"/>, which is expected to call <see cref="AgentHost.RunAsync"/> with
+    /// <paramref name="runAgent"/>, which is expected to call <see cref="JobAgentHost.RunAsync"/> with
     /// <c>new AgentHostOptions(launch)</c>. Each agent opens its own region instance, so it registers its own registry
     /// slot (its own flock) and the engine (placement, deques, stealing, leases, recovery) is the same as with processes.
     /// Every agent's pid is this process's. Killing an agent cancels its token; a delegate that throws ends that agent
@@ -219,7 +219,7 @@ public sealed class JobCoordinator : IAsyncDisposable
                 AgentWorker late = _agents.First(a => a.RegistrySlot < 0);
                 late.Kill();
                 throw new AgentStartupException(late.Index, null, late.StandardErrorTail,
-                    $"did not register within {_options.StartupTimeout.TotalSeconds:0.#} s (pid {late.Pid}; check the launcher's command line and that the agent calls AgentHost.RunAsync)");
+                    $"did not register within {_options.StartupTimeout.TotalSeconds:0.#} s (pid {late.Pid}; check the launcher's command line and that the agent calls JobAgentHost.RunAsync)");
             }
 
             await Task.Delay(delayMs, ct).ConfigureAwait(false);

@@ -1,6 +1,6 @@
 // CoordinatorGcResponder: the processes-mode coordinator's part in a coordinated GC round ('unjucks-perf gc NAME').
 // The coordinator is registered in its session's region like its agents, so a round names it as a target too; the
-// agents answer at their safe points (AgentHost), and this loop answers for the coordinator: every 25 ms it calls
+// agents answer at their safe points (JobAgentHost), and this loop answers for the coordinator: every 25 ms it calls
 // GcPauseResponder.AtSafePoint (two acquire loads when no round is pending; during a round it acknowledges and waits
 // for the resume, on this loop's own thread: placement and monitoring go on). Without it a round would wait for the
 // coordinator until its acknowledgement timeout and report it "timed out".

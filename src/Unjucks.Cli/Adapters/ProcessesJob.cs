@@ -249,14 +249,14 @@ internal sealed class ProcessesJob
 
     /// <summary>
     /// Threads mode: one agent on its own thread of this process, doing what the 'agent' subcommand does in a process
-    /// (its own handler: discovery, variables, every template parsed once, then AgentHost.RunAsync until the session stops).
+    /// (its own handler: discovery, variables, every template parsed once, then JobAgentHost.RunAsync until the session stops).
     /// </summary>
     private async Task RunThreadAgentAsync(AgentLaunch launch, CancellationToken cancellationToken)
     {
         var handler = await ProcessesTemplateHandler.CreateAsync(
             [.. _inputs.Roots.Select(Path.GetFullPath)], _request.OutputDirectory, _inputs.VariablesFile is { } v ? Path.GetFullPath(v) : null,
             _inputs.Strict, _request.Repeat, _claimsDirectory, cancellationToken).ConfigureAwait(false);
-        await AgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
+        await JobAgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The agent command's job options; --templates last (it takes every token up to the next known option).</summary>

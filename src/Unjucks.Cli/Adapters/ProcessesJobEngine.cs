@@ -1,7 +1,7 @@
 // ProcessesJobEngine: the tool's IJobEngine, for both modes. Agents join a JobCoordinator session over one shared
 // region: with --mode processes (the default) each agent is a separate process, this tool's hidden 'agent'
 // subcommand; with --mode threads each agent is a thread of this process running the same handler through
-// AgentHost.RunAsync over its own region instance (JobCoordinator.StartInProcessAsync). Same engine either way:
+// JobAgentHost.RunAsync over its own region instance (JobCoordinator.StartInProcessAsync). Same engine either way:
 // placement, per-agent deques, stealing, leases. ProcessesJob holds the details; JobInputs resolves the inputs.
 using System.Diagnostics;
 using Unjucks.Cli.Engine;

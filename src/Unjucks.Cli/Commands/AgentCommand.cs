@@ -59,7 +59,7 @@ internal static class AgentCommand
             var handler = await ProcessesTemplateHandler.CreateAsync(
                 parse.GetRequiredValue(templates), parse.GetRequiredValue(output), parse.GetValue(variables), parse.GetValue(strict),
                 parse.GetValue(repeat), parse.GetValue(claims), cancellationToken).ConfigureAwait(false);
-            await AgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
+            await JobAgentHost.RunAsync(new AgentHostOptions(launch), handler, cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
         return command;

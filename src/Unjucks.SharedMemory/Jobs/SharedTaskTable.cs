@@ -92,7 +92,7 @@ public sealed unsafe class SharedTaskTable
         {
             long raw = Volatile.Read(ref state); // acquire: the CAS below compares against it.
             var w = TaskStateWord.Unpack(raw);
-            if (w.State is not (TaskState.Free or TaskState.Queued))
+            if (w.State is not (TaskState.Free or TaskState.Queued or TaskState.Recovered))
             {
                 return false;
             }
@@ -185,8 +185,10 @@ public sealed unsafe class SharedTaskTable
         return FinishCommit(taskId, agent, epoch, result);
     }
 
-    /// <summary>Step 1 of a commit: Leased(agent, epoch) -> Committing(agent, epoch).</summary>
-    internal bool TryBeginCommit(long taskId, int agent, long epoch)
+    /// <summary>Step 1 of a commit: Leased(agent, epoch) -> Committing(agent, epoch). Only the winner may then
+    /// write the task's result fields (invariant T3), and must end with <see cref="FinishCommit"/>.</summary>
+    /// <returns>False when the lease was lost (revoked or recovered).</returns>
+    public bool TryBeginCommit(long taskId, int agent, long epoch)
     {
         ValidateAgent(agent);
         long expected = TaskStateWord.Pack(TaskState.Leased, agent, epoch);
@@ -202,7 +204,8 @@ public sealed unsafe class SharedTaskTable
     }
 
     /// <summary>Step 2 of a commit: writes the result fields, then Committing(agent, epoch) -> Done(agent, epoch).</summary>
-    internal bool FinishCommit(long taskId, int agent, long epoch, long result)
+    /// <returns>False when the word was recovered meanwhile (the caller was wrongly presumed dead).</returns>
+    public bool FinishCommit(long taskId, int agent, long epoch, long result)
     {
         // T4: we hold Committing(agent, epoch); nobody else writes these fields until Done or our confirmed death.
         Volatile.Write(ref Field64(taskId, TaskTableLayout.ResultOffset), result); // published by the CAS below.
@@ -260,6 +263,68 @@ public sealed unsafe class SharedTaskTable
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// Session slot tables: takes back the tasks a DEAD agent held, Leased(dead, e) and Committing(dead, e), as
+    /// Recovered(none, e + 1), which no agent can lease; Queued(dead, e) is left alone (the coordinator re-places
+    /// it, and a live thief may still lease it). Each recovered id is added to <paramref name="into"/>.
+    /// </summary>
+    /// <param name="deadAgent">The agent slot, which MUST be confirmed dead (its process reaped), see T4.</param>
+    /// <param name="into">Receives the recovered ids.</param>
+    /// <returns>How many ids were added.</returns>
+    public int RecoverHeld(int deadAgent, ICollection<long> into)
+    {
+        ValidateAgent(deadAgent);
+        ArgumentNullException.ThrowIfNull(into);
+        int n = 0;
+        for (long id = 0; id < Capacity; id++)
+        {
+            ref long state = ref State(id);
+            long raw = Volatile.Read(ref state); // acquire: the CAS below compares against it.
+            var w = TaskStateWord.Unpack(raw);
+            if (w.Agent != deadAgent || w.State is not (TaskState.Leased or TaskState.Committing))
+            {
+                continue;
+            }
+
+            // Full fence CAS. The dead agent cannot move the word any more and no one else moves a Leased or
+            // Committing word it holds, so this CAS cannot lose; it is a CAS only to keep T1 (CAS-only changes).
+            if (Interlocked.CompareExchange(ref state, TaskStateWord.Pack(TaskState.Recovered, TaskStateWord.NoAgent, NextEpoch(w.Epoch, id)), raw) == raw)
+            {
+                Bump(id);
+                into.Add(id);
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Session slot tables: frees a slot for its next task: Done(*, e) or Recovered(*, e) or Queued(*, e) ->
+    /// Free(none, e + 1). A Queued slot can be recycled only if no agent leases it first (the CAS decides); the
+    /// epoch step makes every stale lease attempt on the old occupant fail.
+    /// </summary>
+    /// <returns>False when the slot is Leased or Committing (an agent is running its task) or already Free.</returns>
+    public bool TryRecycle(long taskId)
+    {
+        ref long state = ref State(taskId);
+        long raw = Volatile.Read(ref state); // acquire: the CAS below compares against it.
+        var w = TaskStateWord.Unpack(raw);
+        if (w.State is not (TaskState.Done or TaskState.Recovered or TaskState.Queued))
+        {
+            return false;
+        }
+
+        // Full fence CAS: races only with a thief's lease of a Queued slot; exactly one wins.
+        if (Interlocked.CompareExchange(ref state, TaskStateWord.Pack(TaskState.Free, TaskStateWord.NoAgent, NextEpoch(w.Epoch, taskId)), raw) != raw)
+        {
+            return false;
+        }
+
+        Bump(taskId);
+        return true;
     }
 
     /// <summary>

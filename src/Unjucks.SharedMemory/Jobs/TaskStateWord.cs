@@ -15,8 +15,13 @@ public enum TaskState
     /// <summary>The leaseholder won the commit and is writing the result; Done follows.</summary>
     Committing = 3,
 
-    /// <summary>The result is published; final.</summary>
+    /// <summary>The result is published; final in a job's table. A session's slot table recycles it to Free
+    /// once the coordinator has copied the result (<see cref="SharedTaskTable.TryRecycle"/>).</summary>
     Done = 4,
+
+    /// <summary>Taken back from a dead agent by <see cref="SharedTaskTable.RecoverHeld"/>: no agent may lease it;
+    /// only the coordinator moves it on (re-place it, or recycle it when the task fails).</summary>
+    Recovered = 5,
 }
 
 /// <summary>

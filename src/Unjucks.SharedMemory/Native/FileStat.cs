@@ -30,4 +30,31 @@ internal static class FileStat
             }
         }
     }
+
+    /// <summary>Owner uid and mode bits of a path (a folder too), without following a final symbolic link.</summary>
+    internal static unsafe (uint Uid, uint Mode) StatNoFollow(string path)
+    {
+        const int O_RDONLY = 0, O_NOFOLLOW = 0x20000, O_PATH = 0x200000; // same values on x86_64 and asm-generic (arm64)
+        int fd = LibCFiles.Open(path, O_RDONLY | O_NOFOLLOW | O_PATH | LibCFiles.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open '{path}' to check its owner (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            byte* buffer = stackalloc byte[StatLayout.BufferSize];
+            // SAFETY: as in Stat: the buffer is larger than struct stat; fd is ours until the close below.
+            if (LibC.Fstat(fd, buffer) != 0)
+            {
+                throw new IOException($"fstat('{path}') failed with errno {Marshal.GetLastPInvokeError()}.");
+            }
+
+            return (*(uint*)(buffer + StatLayout.UidOffset), *(uint*)(buffer + StatLayout.ModeOffset)); // SAFETY: inside the filled buffer.
+        }
+        finally
+        {
+            LibCFiles.Close(fd);
+        }
+    }
 }

@@ -74,3 +74,21 @@ internal static unsafe partial class LibCFiles
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 }
+
+/// <summary>Space reservation and process calls used by agent sessions.</summary>
+internal static partial class LibCSession
+{
+    internal const int PR_SET_PDEATHSIG = 1;
+    internal const int SIGKILL = 9;
+
+    /// <summary>posix_fallocate(3): returns 0 or an error number (it does not set errno).</summary>
+    [LibraryImport("libc", EntryPoint = "posix_fallocate")]
+    internal static partial int PosixFallocate(int fd, long offset, long length);
+
+    /// <summary>prctl(2) with one argument (PR_SET_PDEATHSIG takes the signal).</summary>
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    internal static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    internal static partial int GetPpid();
+}

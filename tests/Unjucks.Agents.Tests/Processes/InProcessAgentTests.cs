@@ -4,7 +4,7 @@ namespace Unjucks.Agents.Tests.Processes;
 
 /// <summary>
 /// The same engine with agents as threads of this process (<see cref="JobCoordinator.StartInProcessAsync"/>): each
-/// agent runs <see cref="AgentHost.RunAsync"/> on its own thread over its own region instance and registry slot.
+/// agent runs <see cref="JobAgentHost.RunAsync"/> on its own thread over its own region instance and registry slot.
 /// </summary>
 public sealed class InProcessAgentTests : AgentProcessTestBase
 {
@@ -17,7 +17,7 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
         var executions = new int[tasks];
         var handler = new CountingHandler(executions);
         await using var coordinator = await JobCoordinator.StartInProcessAsync(
-            Options(4), (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
+            Options(4), (launch, token) => JobAgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
 
         var slots = coordinator.Agents.Select(a => a.RegistrySlot).ToArray();
         Assert.That(slots.Distinct().Count(), Is.EqualTo(4), $"one registry slot per in-process agent: {string.Join(",", slots)}");
@@ -62,7 +62,7 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
             }
         });
         await using var coordinator = await JobCoordinator.StartInProcessAsync(
-            Options(4) with { Placement = Placement.RoundRobin }, (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
+            Options(4) with { Placement = Placement.RoundRobin }, (launch, token) => JobAgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
         owner = coordinator;
 
         JobResult result = await coordinator.RunAsync(tasks, null, ct);
@@ -102,7 +102,7 @@ public sealed class InProcessAgentTests : AgentProcessTestBase
             }
         });
         await using var coordinator = await JobCoordinator.StartInProcessAsync(
-            Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(5) }, (launch, token) => AgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
+            Options(3) with { LeaseTimeout = TimeSpan.FromSeconds(5) }, (launch, token) => JobAgentHost.RunAsync(new AgentHostOptions(launch), handler, token), ct);
 
         JobResult result = await coordinator.RunAsync(tasks, null, ct);
 

@@ -1,12 +1,12 @@
 // The agent side of a session (docs/agent-processes.md, "Coordinator and agent host"). An agent process calls
-// AgentHost.RunAsync with its launch options and a handler; it returns when the coordinator stops the session,
+// JobAgentHost.RunAsync with its launch options and a handler; it returns when the coordinator stops the session,
 // when the coordinator dies, or when the token is cancelled.
 using Unjucks.SharedMemory;
 
 namespace Unjucks.Agents.Processes;
 
 /// <summary>Runs an agent process's part of a <see cref="JobCoordinator"/> session.</summary>
-public static class AgentHost
+public static class JobAgentHost
 {
     /// <summary>
     /// Opens the session's region and control file, registers this process in the region's agent registry

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Unjucks.Agents.Sessions.Transport;
+
+namespace Unjucks.Agents;
+
+/// <summary>The agent side of an <see cref="AgentSession"/>: call it from your program's <c>Main</c> when the
+/// session started the process as an agent.</summary>
+public static class AgentHost
+{
+    /// <summary>Exit code: the session stopped the agent (or the handler's token was cancelled).</summary>
+    public const int ExitStopped = 0;
+
+    /// <summary>Exit code: the arguments do not name a session (the process was not started by one).</summary>
+    public const int ExitBadArguments = 2;
+
+    /// <summary>Exit code: the session's coordinator is gone.</summary>
+    public const int ExitCoordinatorGone = 3;
+
+    /// <summary>True in a process a session started as an agent (its arguments end with the session's own).</summary>
+    /// <param name="args">The program's arguments.</param>
+    public static bool IsAgentInvocation(string[] args) => TryParse(args, out _, out _, out _);
+
+    /// <summary>Runs tasks with <paramref name="handler"/> until the session stops; returns the process exit code.</summary>
+    /// <param name="args">The program's arguments (the session's are found at their end).</param>
+    /// <param name="handler">Runs one task; an exception fails that task only.</param>
+    /// <param name="cancellationToken">Stops the agent (its running task is not committed and runs again elsewhere).</param>
+    /// <returns><see cref="ExitStopped"/>, <see cref="ExitBadArguments"/> or <see cref="ExitCoordinatorGone"/>.</returns>
+    public static Task<int> RunAsync(string[] args, AgentTaskHandler handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (!TryParse(args, out string path, out int index, out int generation))
+        {
+            Console.Error.WriteLine($"Not started by an agent session: the arguments do not end with '{AgentProcesses.AgentFlag} <file> <index> <generation>'.");
+            return Task.FromResult(ExitBadArguments);
+        }
+
+        return AgentRuntime.RunAsync(path, index, generation, handler, cancellationToken);
+    }
+
+    private static bool TryParse(string[] args, out string path, out int index, out int generation)
+    {
+        path = "";
+        index = generation = -1;
+        if (args is null || args.Length < 4 || args[^4] != AgentProcesses.AgentFlag)
+        {
+            return false;
+        }
+
+        path = args[^3];
+        return path.EndsWith(Sessions.SessionFiles.SegmentExtension, StringComparison.Ordinal)
+            && int.TryParse(args[^2], NumberStyles.None, CultureInfo.InvariantCulture, out index)
+            && int.TryParse(args[^1], NumberStyles.None, CultureInfo.InvariantCulture, out generation);
+    }
+}

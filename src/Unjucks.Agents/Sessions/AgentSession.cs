@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Unjucks.Agents.Sessions;
+using Unjucks.Agents.Sessions.Transport;
+using Unjucks.SharedMemory.Sessions;
+
+namespace Unjucks.Agents;
+
+/// <summary>
+/// A supervised set of agent processes that run your tasks exactly once: submit payloads (with dependencies),
+/// get results of any size back, and let the session replace dead agents, retry their tasks, and move work
+/// away from stalled ones. Agents are this program started again (see <see cref="AgentHost"/>), coordinating
+/// through one shared-memory file whose size depends on the agent count and <see cref="AgentSessionOptions.MaxTasksInFlight"/>,
+/// never on how many tasks run.
+/// </summary>
+/// <example>
+/// <code>
+/// if (AgentHost.IsAgentInvocation(args))
+///     return await AgentHost.RunAsync(args, (task, ct) => ValueTask.FromResult&lt;ReadOnlyMemory&lt;byte&gt;&gt;(task.Payload.ToArray()));
+/// await using var session = await AgentSession.StartAsync(new AgentSessionOptions { Agents = 4 });
+/// var a = await session.SubmitAsync("a"u8.ToArray());
+/// var b = await session.SubmitAsync("b"u8.ToArray(), [a]);   // runs after a, receives a's result
+/// var summary = await session.CompleteAsync();
+/// </code>
+/// </example>
+public sealed class AgentSession : IAsyncDisposable
+{
+    private readonly SessionCoordinator _coordinator;
+    private long _nextId;
+    private int _state; // 0 open, 1 completing, 2 disposed
+
+    private AgentSession(SessionCoordinator coordinator) => _coordinator = coordinator;
+
+    /// <summary>The path of the session's shared file (for diagnostics).</summary>
+    public string FilePath => _coordinator.Segment.FilePath;
+
+    /// <summary>The process id of each agent slot's current process (0 while it is being replaced).</summary>
+    public IReadOnlyList<int> AgentProcessIds
+    {
+        get
+        {
+            var pids = new int[_coordinator.Segment.AgentCount];
+            for (int i = 0; i < pids.Length; i++)
+            {
+                pids[i] = _coordinator.AgentPid(i);
+            }
+
+            return pids;
+        }
+    }
+
+    /// <summary>Creates the session's shared file and starts its agent processes (it does not wait for them to register:
+    /// tasks submitted meanwhile wait in their inboxes).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the message says which).</exception>
+    /// <exception cref="InvalidOperationException">The agent program cannot be started.</exception>
+    /// <exception cref="IOException">The session file cannot be created (e.g. /dev/shm is full).</exception>
+    /// <exception cref="UnauthorizedAccessException">The session folder is not private to this user.</exception>
+    public static async Task<AgentSession> StartAsync(AgentSessionOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        string directory = SessionFiles.ResolveDirectory(options.Directory);
+        string path = SessionFiles.SegmentPath(directory, SessionFiles.NewName());
+        var segment = SessionSegment.Create(path, options.Agents, options.EffectiveMaxTasksInFlight, options.InlineBytes,
+            options.SessionData.Span, options.StallTimeout / 4);
+        var coordinator = new SessionCoordinator(options, segment);
+        try
+        {
+            await coordinator.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await coordinator.StopAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new AgentSession(coordinator);
+    }
+
+    /// <summary>Submits a task; waits while <see cref="AgentSessionOptions.MaxTasksInFlight"/> tasks are unfinished.</summary>
+    /// <param name="payload">The task's input (copied; any length).</param>
+    /// <param name="dependsOn">Tasks of this session that must commit first; their results reach the handler in this order.
+    /// If one fails, this task fails with <see cref="AgentTaskFailedException.DependencyFailed"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait for room in the window.</param>
+    /// <returns>The task's handle; await <see cref="AgentTaskHandle.Result"/> for its result.</returns>
+    /// <exception cref="ArgumentException">A dependency belongs to another session, or is null.</exception>
+    /// <exception cref="InvalidOperationException">CompleteAsync was called, or the session's coordinator failed.</exception>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    public async ValueTask<AgentTaskHandle> SubmitAsync(ReadOnlyMemory<byte> payload, IReadOnlyList<AgentTaskHandle>? dependsOn = null, CancellationToken cancellationToken = default)
+    {
+        var deps = Validate(dependsOn);
+        ThrowIfClosed();
+        await _coordinator.Window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (Volatile.Read(ref _state) != 0 || _coordinator.Fatal is not null) // acquire: pairs with CompleteAsync/DisposeAsync.
+        {
+            _coordinator.Window.Release();
+            ThrowIfClosed();
+        }
+
+        long id = Interlocked.Increment(ref _nextId) - 1; // ids in submission order; the increment orders nothing else.
+        var handle = new AgentTaskHandle(this, id, payload.ToArray(), deps);
+        (handle.Activity, handle.TraceParent) = SessionTelemetry.StartTask(id);
+        _coordinator.Submit(handle);
+        return handle;
+    }
+
+    /// <summary>No more submissions: waits for every task to end and returns the summary. Failed tasks are counted,
+    /// not thrown (their handles carry the failures).</summary>
+    /// <param name="cancellationToken">Cancels the wait only; the session keeps running until disposed.</param>
+    public async Task<AgentSessionSummary> CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) == 2) // full fence: later SubmitAsync calls see 1.
+        {
+            throw new ObjectDisposedException(nameof(AgentSession));
+        }
+
+        await _coordinator.DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_coordinator.Fatal is { } fatal)
+        {
+            throw new InvalidOperationException("The session's coordinator failed: " + fatal.Message, fatal);
+        }
+
+        return _coordinator.Summary();
+    }
+
+    /// <summary>Stops the agents (killing those that do not exit within <see cref="AgentSessionOptions.StopTimeout"/>),
+    /// fails unfinished tasks with <see cref="AgentTaskFailedException.SessionStopped"/>, and deletes every file of the session.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _state, 2); // full fence: SubmitAsync and CompleteAsync see the session closed.
+        await _coordinator.StopAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Removes every file of the sessions in <paramref name="directory"/> whose coordinator process is gone
+    /// (killed, crashed), and returns the paths removed. Live sessions are left alone.</summary>
+    /// <param name="directory">The session folder; default the per-user folder under /dev/shm.</param>
+    public static IReadOnlyList<string> RemoveStale(string? directory = null) => SessionFiles.RemoveStale(directory);
+
+    private AgentTaskHandle[] Validate(IReadOnlyList<AgentTaskHandle>? dependsOn)
+    {
+        if (dependsOn is null || dependsOn.Count == 0)
+        {
+            return [];
+        }
+
+        var deps = new AgentTaskHandle[dependsOn.Count];
+        for (int i = 0; i < deps.Length; i++)
+        {
+            var d = dependsOn[i] ?? throw new ArgumentException($"dependsOn[{i}] is null.", nameof(dependsOn));
+            if (!ReferenceEquals(d.Session, this))
+            {
+                throw new ArgumentException($"dependsOn[{i}] (task {d.Id}) belongs to another session; a task can depend only on tasks of its own session.", nameof(dependsOn));
+            }
+
+            deps[i] = d;
+        }
+
+        return deps;
+    }
+
+    private void ThrowIfClosed()
+    {
+        switch (Volatile.Read(ref _state)) // acquire: pairs with the interlocked writes in CompleteAsync/DisposeAsync.
+        {
+            case 1:
+                throw new InvalidOperationException("CompleteAsync was called: the session takes no more tasks.");
+            case 2:
+                throw new ObjectDisposedException(nameof(AgentSession));
+        }
+
+        if (_coordinator.Fatal is { } fatal)
+        {
+            throw new InvalidOperationException("The session's coordinator failed: " + fatal.Message, fatal);
+        }
+    }
+}

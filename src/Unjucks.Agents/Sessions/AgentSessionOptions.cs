@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace Unjucks.Agents;
+
+/// <summary>How an <see cref="AgentSession"/> runs its agents. Every property has a sensible default.</summary>
+public sealed class AgentSessionOptions
+{
+    /// <summary>Agent processes (1 to 1000). Default: <see cref="Environment.ProcessorCount"/>.</summary>
+    public int Agents { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The program to start as an agent; the session appends its own arguments
+    /// (<c>--unjucks-agent &lt;file&gt; &lt;index&gt; &lt;generation&gt;</c>), which <see cref="AgentHost.IsAgentInvocation"/>
+    /// recognises. Default: this program started again (the same executable, or <c>dotnet app.dll</c>).</summary>
+    public ProcessStartInfo? AgentProcess { get; init; }
+
+    /// <summary>Bytes every agent reads through <see cref="AgentTask.SessionData"/> (up to 256 MiB).</summary>
+    public ReadOnlyMemory<byte> SessionData { get; init; }
+
+    /// <summary>Tasks submitted and not yet ended, at most (placed, waiting for dependencies or for an agent);
+    /// <see cref="AgentSession.SubmitAsync(ReadOnlyMemory{byte}, IReadOnlyList{AgentTaskHandle}?, CancellationToken)"/>
+    /// waits while the window is full. It also sizes the shared memory, which never grows with the task count.
+    /// Default (0): 16 per agent.</summary>
+    public int MaxTasksInFlight { get; init; }
+
+    /// <summary>Runs a task may lose to its agent's death or to <see cref="LeaseTimeout"/> before it fails (default 3).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Start a new process for an agent that died (default true), after a back-off, at most
+    /// <see cref="MaxRestartsPerMinute"/> times per agent slot per minute. Off: the session goes on with the
+    /// agents that live and fails its tasks only when none is left.</summary>
+    public bool RestartDeadAgents { get; init; } = true;
+
+    /// <summary>Restarts allowed per agent slot in any minute (default 3).</summary>
+    public int MaxRestartsPerMinute { get; init; } = 3;
+
+    /// <summary>A task that runs longer than this has its agent killed and runs again elsewhere (a hung handler);
+    /// default off.</summary>
+    public TimeSpan? LeaseTimeout { get; init; }
+
+    /// <summary>An agent whose heartbeat stops this long (SIGSTOP, a frozen machine) is stalled: its tasks that
+    /// have not started move to other agents, and an alert is raised (default 2 s).</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>An agent process that has not registered this long after its start is killed and replaced (default 30 s).</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long disposing waits for agents to exit before killing them (default 5 s).</summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The folder of the session's files. Default: the per-user folder <c>/dev/shm/unjucks-&lt;uid&gt;</c> (0700).</summary>
+    public string? Directory { get; init; }
+
+    /// <summary>Receives agents' standard output and error lines (tagged with the agent index) and alerts.
+    /// Default: agents' lines and alerts go to this process's standard error.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Creates the session's <c>Unjucks.Agents</c> meter (dependency injection). Default: a meter of its own.</summary>
+    public IMeterFactory? MeterFactory { get; init; }
+
+    /// <summary>The clock of the session's decisions (time-outs, back-off, stalls). Default: <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Task input or output bytes kept in shared memory per slot; larger ones go through a file (default 4 KiB).</summary>
+    internal int InlineBytes { get; init; } = 4096;
+
+    internal int EffectiveMaxTasksInFlight => MaxTasksInFlight > 0 ? MaxTasksInFlight : 16 * Agents;
+
+    internal void Validate()
+    {
+        if (Agents is < 1 or > 1000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Agents), Agents, "A session runs 1 to 1000 agents.");
+        }
+
+        if (MaxTasksInFlight < 0 || MaxTasksInFlight > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxTasksInFlight), MaxTasksInFlight, "MaxTasksInFlight is 0 (the default: 16 per agent) to 1,048,576.");
+        }
+
+        if (MaxAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "MaxAttempts is at least 1.");
+        }
+
+        if (MaxRestartsPerMinute < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRestartsPerMinute), MaxRestartsPerMinute, "MaxRestartsPerMinute is 0 or more.");
+        }
+
+        if (LeaseTimeout is { } lease && lease <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseTimeout), lease, "LeaseTimeout is positive, or null for none.");
+        }
+
+        if (StallTimeout < TimeSpan.FromMilliseconds(100))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StallTimeout), StallTimeout, "StallTimeout is at least 100 ms (agents beat every quarter of it).");
+        }
+
+        if (StartTimeout <= TimeSpan.Zero || StopTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StartTimeout), "StartTimeout is positive and StopTimeout is not negative.");
+        }
+
+        if (SessionData.Length > 256 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SessionData), SessionData.Length, "SessionData holds at most 256 MiB; pass larger inputs through files.");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+// Every file an agent session creates, named in one place. All of them start with the session's name:
+//   <dir>/<name>.session          the shared segment (SessionSegmentLayout)
+//   <dir>/<name>.in-<slot>         a task input too large for its slot (written by the coordinator)
+//   <dir>/<name>.out-<slot>-<e>    a task output too large for its slot (written by the agent of lease epoch e)
+// <name> is "s<pid>-<16 hex>", so the coordinator's pid is in it; RemoveStale also checks the pid's start time
+// recorded in the segment, so a reused pid is not taken for the live coordinator.
+using System.Globalization;
+using System.Security.Cryptography;
+using Unjucks.SharedMemory;
+using Unjucks.SharedMemory.Native;
+using Unjucks.SharedMemory.Sessions;
+
+namespace Unjucks.Agents.Sessions;
+
+internal static class SessionFiles
+{
+    internal const string SegmentExtension = ".session";
+
+    internal static string NewName() =>
+        "s" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    internal static string SegmentPath(string directory, string name) => Path.Combine(directory, name + SegmentExtension);
+
+    internal static string PrefixOf(string segmentPath) => segmentPath[..^SegmentExtension.Length];
+
+    internal static string InputSpill(string prefix, int slot) => prefix + ".in-" + slot.ToString(CultureInfo.InvariantCulture);
+
+    internal static string OutputSpill(string prefix, int slot, long epoch) =>
+        prefix + ".out-" + slot.ToString(CultureInfo.InvariantCulture) + "-" + epoch.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The session folder: the given one, or the per-user default; created 0700 (mkdir, then chmod, so
+    /// the umask cannot change it) and refused when another user owns it or group/others may write it.</summary>
+    internal static string ResolveDirectory(string? directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Agent sessions need Linux (/dev/shm, futex, prctl).");
+        }
+
+        string dir = Path.GetFullPath(directory ?? DefaultDirectory());
+        if (!Directory.Exists(dir))
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var info = new DirectoryInfo(dir);
+        if (info.LinkTarget is not null)
+        {
+            throw new UnauthorizedAccessException($"Session folder '{dir}' is a symbolic link; use a real folder you own (or remove the link).");
+        }
+
+        if ((info.UnixFileMode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new UnauthorizedAccessException($"Session folder '{dir}' is writable by group or others, so another user could plant files there; run 'chmod 700 {dir}'.");
+        }
+
+        uint owner = OwnerOf(dir);
+        if (owner != LibC.GetEuid())
+        {
+            throw new UnauthorizedAccessException($"Session folder '{dir}' belongs to user {owner}, not to you ({LibC.GetEuid()}); remove it or set AgentSessionOptions.Directory.");
+        }
+
+        return dir;
+    }
+
+    internal static string DefaultDirectory() =>
+        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "unjucks-" + LibC.GetEuid().ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Deletes every file of one session (the segment last, so a reader never sees spills without it).</summary>
+    internal static List<string> DeleteAll(string segmentPath)
+    {
+        var removed = new List<string>();
+        string prefix = PrefixOf(segmentPath);
+        string dir = Path.GetDirectoryName(segmentPath)!;
+        string name = Path.GetFileName(prefix);
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(dir, name + ".*"))
+            {
+                if (file != segmentPath && TryDelete(file))
+                {
+                    removed.Add(file);
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return removed;
+        }
+
+        if (TryDelete(segmentPath))
+        {
+            removed.Add(segmentPath);
+        }
+
+        return removed;
+    }
+
+    /// <summary>Removes the files of every session in <paramref name="directory"/> whose coordinator is dead.</summary>
+    internal static IReadOnlyList<string> RemoveStale(string? directory)
+    {
+        string dir = Path.GetFullPath(directory ?? DefaultDirectory());
+        var removed = new List<string>();
+        if (!Directory.Exists(dir))
+        {
+            return removed;
+        }
+
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string segment in Directory.EnumerateFiles(dir, "*" + SegmentExtension))
+        {
+            if (IsCoordinatorAlive(segment))
+            {
+                live.Add(Path.GetFileName(PrefixOf(segment)));
+                continue;
+            }
+
+            removed.AddRange(DeleteAll(segment));
+        }
+
+        // Spill files whose segment is already gone (a coordinator killed while deleting its files).
+        foreach (string file in Directory.EnumerateFiles(dir, "s*.*"))
+        {
+            string fileName = Path.GetFileName(file);
+            int dot = fileName.IndexOf('.', StringComparison.Ordinal);
+            string owner = fileName[..dot];
+            string rest = fileName[dot..];
+            if (!live.Contains(owner) && (rest.StartsWith(".in-", StringComparison.Ordinal) || rest.StartsWith(".out-", StringComparison.Ordinal))
+                && !File.Exists(Path.Combine(dir, owner + SegmentExtension)) && TryDelete(file))
+            {
+                removed.Add(file);
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsCoordinatorAlive(string segmentPath)
+    {
+        try
+        {
+            using var segment = SessionSegment.Open(segmentPath);
+            return ProcessIdentity.IsRunning(segment.CoordinatorPid, segment.CoordinatorStartTime);
+        }
+        catch (Exception e) when (e is SharedRegionFormatException or IOException)
+        {
+            // Not ready (its creator died while writing it) or damaged: fall back on the pid in the name.
+            string name = Path.GetFileName(segmentPath);
+            int dash = name.IndexOf('-', StringComparison.Ordinal);
+            return dash > 1 && int.TryParse(name.AsSpan(1, dash - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && ProcessIdentity.TryReadStartTime(pid) is not null && pid != Environment.ProcessId;
+        }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return false;
+            }
+
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static uint OwnerOf(string path) => FileStat.StatNoFollow(path).Uid;
+}

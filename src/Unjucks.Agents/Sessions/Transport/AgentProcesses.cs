@@ -1,0 +1,242 @@
+// The agent processes of one session: start (always from the coordinator's own long-lived thread, because
+// PR_SET_PDEATHSIG fires when the THREAD that forked the child exits, and a thread-pool thread may retire),
+// kill, reap, and forward their standard output and error as log lines tagged with the agent index.
+// It decides nothing: the scheduler core says when to start or kill; exits are reported back as events.
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+
+namespace Unjucks.Agents.Sessions.Transport;
+
+internal sealed class AgentProcesses : IDisposable
+{
+    internal const string AgentFlag = "--unjucks-agent";
+
+    private readonly ProcessStartInfo _template;
+    private readonly string _segmentPath;
+    private readonly ILogger? _logger;
+    private readonly Process?[] _processes;
+    private readonly int[] _generations;
+    private readonly int[] _pids;
+    private readonly ConcurrentQueue<(int Agent, int Generation, int ExitCode)> _exits = new();
+    private readonly Action _onExit;
+
+    internal AgentProcesses(ProcessStartInfo? template, string segmentPath, int agents, ILogger? logger, Action onExit)
+    {
+        _template = template ?? DefaultProgram();
+        _segmentPath = segmentPath;
+        _logger = logger;
+        _processes = new Process?[agents];
+        _generations = new int[agents];
+        _pids = new int[agents];
+        _onExit = onExit;
+    }
+
+    /// <summary>The generation of the slot's current process (how many were started for it before).</summary>
+    internal int Generation(int agent) => _generations[agent];
+
+    /// <summary>The pid of the slot's current process (0 before its start or after its exit); any thread.</summary>
+    internal int Pid(int agent) => Volatile.Read(ref _pids[agent]); // acquire: pairs with the writes in Start and Exited.
+
+    internal bool TryTakeExit(out (int Agent, int Generation, int ExitCode) exit) => _exits.TryDequeue(out exit);
+
+    internal bool HasExits => !_exits.IsEmpty;
+
+    /// <summary>Starts a process for the slot. Call on the coordinator thread only.</summary>
+    /// <exception cref="InvalidOperationException">The program could not be started (the message says which and why).</exception>
+    internal void Start(int agent)
+    {
+        int generation = _processes[agent] is null && _generations[agent] == 0 ? 0 : _generations[agent] + 1;
+        _generations[agent] = generation;
+        var psi = Copy(_template);
+        string index = agent.ToString(CultureInfo.InvariantCulture);
+        string gen = generation.ToString(CultureInfo.InvariantCulture);
+        if (psi.Arguments.Length > 0)
+        {
+            // The template used the Arguments string (the two forms cannot be mixed): append ours, quoted.
+            psi.Arguments += $" {AgentFlag} \"{_segmentPath}\" {index} {gen}";
+        }
+        else
+        {
+            psi.ArgumentList.Add(AgentFlag);
+            psi.ArgumentList.Add(_segmentPath);
+            psi.ArgumentList.Add(index);
+            psi.ArgumentList.Add(gen);
+        }
+        psi.UseShellExecute = false;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = false;
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => Log(agent, e.Data, error: false);
+        process.ErrorDataReceived += (_, e) => Log(agent, e.Data, error: true);
+        process.Exited += (_, _) =>
+        {
+            int code;
+            try
+            {
+                code = process.ExitCode;
+            }
+            catch (InvalidOperationException)
+            {
+                code = -1;
+            }
+
+            Interlocked.CompareExchange(ref _pids[agent], 0, SafePid(process)); // full fence; only if no newer process took the slot.
+            _exits.Enqueue((agent, generation, code));
+            _onExit();
+        };
+        try
+        {
+            if (!process.Start())
+            {
+                throw new InvalidOperationException("Process.Start returned false.");
+            }
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
+        {
+            process.Dispose();
+            _processes[agent] = null;
+            _exits.Enqueue((agent, generation, -1));
+            throw new InvalidOperationException($"Could not start agent {agent} ('{psi.FileName}'): {e.Message}. Check AgentSessionOptions.AgentProcess.", e);
+        }
+
+        Volatile.Write(ref _pids[agent], SafePid(process)); // release: AgentProcessIds readers see it.
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[agent]?.Dispose();
+        _processes[agent] = process;
+    }
+
+    /// <summary>SIGKILL to the slot's current process (its exit is reported as usual).</summary>
+    internal void Kill(int agent)
+    {
+        try
+        {
+            _processes[agent]?.Kill();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already exited: its Exited event reports it.
+        }
+    }
+
+    /// <summary>Waits for every process to exit, then kills those still running after <paramref name="timeout"/>.</summary>
+    internal void WaitAllThenKill(TimeSpan timeout)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        foreach (var p in _processes)
+        {
+            if (p is null)
+            {
+                continue;
+            }
+
+            int left = (int)Math.Max(0, (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
+            try
+            {
+                if (!p.WaitForExit(left))
+                {
+                    p.Kill();
+                    p.WaitForExit(5000);
+                }
+
+                p.WaitForExit(); // drains the redirected output (the streams end with the process).
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Never started, or already reaped.
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            p?.Dispose();
+        }
+    }
+
+    private void Log(int agent, string? line, bool error)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (_logger is null)
+        {
+            Console.Error.WriteLine($"[agent {agent}] {line}");
+        }
+        else if (error)
+        {
+            _logger.LogWarning("[agent {Agent}] {Line}", agent, line);
+        }
+        else
+        {
+            _logger.LogInformation("[agent {Agent}] {Line}", agent, line);
+        }
+    }
+
+    private static int SafePid(Process p)
+    {
+        try
+        {
+            return p.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return 0;
+        }
+    }
+
+    private static ProcessStartInfo Copy(ProcessStartInfo t)
+    {
+        var psi = new ProcessStartInfo(t.FileName) { WorkingDirectory = t.WorkingDirectory };
+        if (t.ArgumentList.Count > 0)
+        {
+            foreach (string a in t.ArgumentList)
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(t.Arguments))
+        {
+            psi.Arguments = t.Arguments;
+        }
+
+        foreach (var (key, value) in t.Environment)
+        {
+            psi.Environment[key] = value;
+        }
+
+        return psi;
+    }
+
+    /// <summary>This program started again: the same executable, or the dotnet host with the entry assembly.</summary>
+    private static ProcessStartInfo DefaultProgram()
+    {
+        string? path = Environment.ProcessPath;
+        if (path is null)
+        {
+            throw new InvalidOperationException("This process's executable is unknown; set AgentSessionOptions.AgentProcess.");
+        }
+
+        var psi = new ProcessStartInfo(path);
+        if (Path.GetFileNameWithoutExtension(path) == "dotnet")
+        {
+            string? entry = Assembly.GetEntryAssembly()?.Location;
+            if (string.IsNullOrEmpty(entry))
+            {
+                throw new InvalidOperationException("This program runs under the dotnet host but its entry assembly is unknown; set AgentSessionOptions.AgentProcess.");
+            }
+
+            psi.ArgumentList.Add(entry);
+        }
+
+        return psi;
+    }
+}
