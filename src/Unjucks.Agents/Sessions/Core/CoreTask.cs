@@ -35,6 +35,8 @@ internal readonly record struct CoreTaskRef(CoreTask Task, int Generation)
 /// <summary>Mutable per-task state of <see cref="SchedulerCore"/>.</summary>
 internal sealed class CoreTask
 {
+    private const int MaxKeptDependents = 64;
+
     /// <summary>The caller's id.</summary>
     public long Id;
 
@@ -119,7 +121,15 @@ internal sealed class CoreTask
     public void Retire()
     {
         State = CoreTaskState.Ended;
-        Array.Clear(Dependents, 0, DependentCount);
+        if (Dependents.Length > MaxKeptDependents)
+        {
+            Dependents = []; // do not keep a hub's large array for every later task of this instance
+        }
+        else
+        {
+            Array.Clear(Dependents, 0, DependentCount);
+        }
+
         DependentCount = 0;
         PrevOnAgent = null;
         NextOnAgent = null;

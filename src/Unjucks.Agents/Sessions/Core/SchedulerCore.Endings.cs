@@ -8,6 +8,7 @@ namespace Unjucks.Agents.Sessions.Core;
 
 internal sealed partial class SchedulerCore
 {
+    private const int MaxPooledTasks = 1 << 16;
     private readonly Queue<(CoreTaskRef Task, long FailedDependency)> _cascade = new();
 
     /// <summary>Detaches the task from its agent, frees its slot and removes it from the table (it stays readable).</summary>
@@ -26,10 +27,14 @@ internal sealed partial class SchedulerCore
         _tasks.Remove(task.Id);
     }
 
+    /// <summary>Retires the ended task and keeps it for reuse, unless the pool already holds enough (after a burst).</summary>
     private void Recycle(CoreTask task)
     {
         task.Retire();
-        _pool.Push(task);
+        if (_pool.Count < MaxPooledTasks)
+        {
+            _pool.Push(task);
+        }
     }
 
     /// <summary>Ends <paramref name="task"/> failed with its current attempt and fails its dependents, transitively.</summary>

@@ -40,6 +40,7 @@ internal sealed class SimulatedSession
     private readonly List<long> _pending = new();
     private readonly List<long> _held = new();
     private readonly List<string>? _trace;
+    private readonly Dictionary<string, int> _kinds = new();
     private bool _calm;
     private bool _noAgentsLeft;
     private int _submitted;
@@ -62,7 +63,7 @@ internal sealed class SimulatedSession
             Slots = _rng.Next(1, 9),
             MaxAttempts = _rng.Next(1, 5),
             RestartDeadAgents = _rng.Next(10) != 0,
-            MaxRestartsPerMinute = _rng.Next(1, 6),
+            MaxRestartsPerMinute = _rng.Next(1, 7),
             RestartBackoff = TimeSpan.FromMilliseconds(50),
             RestartBackoffMax = TimeSpan.FromMilliseconds(_rng.Next(100, 2000)),
             LeaseTimeout = lease ? TimeSpan.FromMilliseconds(_rng.Next(800, 4000)) : null,
@@ -83,7 +84,7 @@ internal sealed class SimulatedSession
         for (int i = 0; i < _tasks.Length; i++)
         {
             int r = _rng.Next(100);
-            var behavior = r < 80 ? Behavior.Commit : r < 89 ? Behavior.Throw : r < 93 ? Behavior.Poison
+            var behavior = r < 82 ? Behavior.Commit : r < 91 ? Behavior.Throw : r < 93 ? Behavior.Poison
                 : !lease ? Behavior.Commit : r < 96 ? Behavior.Hang : Behavior.HangOnce;
             var deps = new long[i == 0 ? 0 : _rng.Next(0, Math.Min(i, 3) + 1)];
             for (int k = 0; k < deps.Length; k++)
@@ -96,11 +97,14 @@ internal sealed class SimulatedSession
     }
 
     /// <summary>Plays the history of <paramref name="seed"/>; returns a hash of every action (for determinism checks).</summary>
-    public static int Run(int seed)
+    public static int Run(int seed, HistoryCounts? counts = null)
     {
         try
         {
-            return new SimulatedSession(seed, trace: false).Play();
+            var session = new SimulatedSession(seed, trace: false);
+            int hash = session.Play();
+            counts?.Add(session);
+            return hash;
         }
         catch (Exception first)
         {
@@ -121,7 +125,7 @@ internal sealed class SimulatedSession
 
     private int Play()
     {
-        Begin("Start");
+        Begin($"Start");
         _core.Start(_actions);
         After();
         int steps = _tasks.Length * 12;
@@ -152,19 +156,18 @@ internal sealed class SimulatedSession
 
     private void ChaosStep()
     {
-        int r = _rng.Next(100);
-        switch (r)
+        switch (_rng.Next(1000))
         {
-            case < 20 when _submitted < _tasks.Length: Submit(); break;
-            case < 55: AgentStep(_rng.Next(_agents.Length)); break;
-            case < 67: CollectCommit(_rng.Next(Math.Max(1, _commitsInFlight.Count))); break;
-            case < 72: ReportStarts(all: false); break;
-            case < 86: Advance(); break;
-            case < 89: ProcessKills(all: false); break;
-            case < 91: Crash(_rng.Next(_agents.Length)); break;
-            case < 93: Freeze(_rng.Next(_agents.Length)); break;
-            case < 94: FailStart(_rng.Next(_agents.Length)); break;
-            case < 97: LateEvent(); break;
+            case < 200 when _submitted < _tasks.Length: Submit(); break;
+            case < 560: AgentStep(_rng.Next(_agents.Length)); break;
+            case < 680: CollectCommit(_rng.Next(Math.Max(1, _commitsInFlight.Count))); break;
+            case < 730: ReportStarts(all: false); break;
+            case < 870: Advance(); break;
+            case < 900: ProcessKills(all: false); break;
+            case < 906: Crash(_rng.Next(_agents.Length)); break;
+            case < 926: Freeze(_rng.Next(_agents.Length)); break;
+            case < 936: FailStart(_rng.Next(_agents.Length)); break;
+            case < 966: LateEvent(); break;
             default: AgentStep(_rng.Next(_agents.Length)); break;
         }
     }
@@ -454,7 +457,7 @@ internal sealed class SimulatedSession
 
     private void Advance()
     {
-        int ms = _calm ? _rng.Next(100, 600) : _rng.Next(10) == 0 ? _rng.Next(500, 4000) : _rng.Next(1, 300);
+        int ms = _calm ? _rng.Next(100, 600) : _rng.Next(20) == 0 ? _rng.Next(500, 4000) : _rng.Next(1, 300);
         _clock.Advance(TimeSpan.FromMilliseconds(ms));
         Log($"+{ms} ms");
         long now = _clock.GetTimestamp();
@@ -476,7 +479,7 @@ internal sealed class SimulatedSession
             }
         }
 
-        Begin("Tick");
+        Begin($"Tick");
         _core.Tick(_actions);
         After();
     }
@@ -563,6 +566,8 @@ internal sealed class SimulatedSession
         foreach (var action in _batch)
         {
             _hash = HashCode.Combine(_hash, action);
+            string kind = action.Kind == SchedulerActionKind.Alert ? action.ExceptionType! : action.Kind == SchedulerActionKind.Requeue && action.Attempt > 1 ? "Requeue (next attempt)" : action.Kind.ToString();
+            _kinds[kind] = _kinds.GetValueOrDefault(kind) + 1;
             Log($"  -> {action}");
             Handle(action);
         }
@@ -584,7 +589,7 @@ internal sealed class SimulatedSession
             case SchedulerActionKind.Alert:
                 if (x.ExceptionType == SchedulerCore.NoAgentsLeftAlert)
                 {
-                    Require(!_noAgentsLeft, "NoAgentsLeft twice");
+                    Require(!_noAgentsLeft, $"NoAgentsLeft twice");
                     _noAgentsLeft = true;
                 }
 
@@ -806,6 +811,43 @@ internal sealed class SimulatedSession
         public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
 
         public string ToStringAndClear() => _text.ToStringAndClear();
+    }
+
+    /// <summary>What a set of histories exercised (to see that the random model reaches every path).</summary>
+    internal sealed class HistoryCounts
+    {
+        public readonly SortedDictionary<string, long> Counts = new(StringComparer.Ordinal);
+
+        public void Add(SimulatedSession s)
+        {
+            Bump("histories", 1);
+            Bump("tasks", s._tasks.Length);
+            Bump("committed", s._tasks.Count(t => t.Commits == 1));
+            foreach (var t in s._tasks)
+            {
+                if (t.FailType is { } type)
+                {
+                    Bump("failed " + type + (t.FailedAfterNoAgentsLeft ? " (no agents left)" : ""), 1);
+                }
+            }
+
+            Bump("deaths", s._core.AgentDeaths);
+            Bump("restarts", s._core.AgentRestarts);
+            Bump("lease time-outs", s._core.LeaseTimeouts);
+            Bump("start time-outs", s._core.StartTimeouts);
+            Bump("stalls", s._core.Stalls);
+            Bump("steals", s._core.Steals);
+            Bump("wakes", s._core.Wakes);
+            Bump("no agents left", s._noAgentsLeft ? 1 : 0);
+            foreach (var (kind, n) in s._kinds)
+            {
+                Bump("action " + kind, n);
+            }
+        }
+
+        public override string ToString() => string.Join(", ", Counts.Select(c => $"{c.Key} {c.Value}"));
+
+        private void Bump(string key, long by) => Counts[key] = Counts.GetValueOrDefault(key) + by;
     }
 
     private struct SlotEntry
