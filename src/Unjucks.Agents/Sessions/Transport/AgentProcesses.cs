@@ -228,8 +228,10 @@ internal sealed class AgentProcesses : IDisposable
         var psi = new ProcessStartInfo(path);
         if (Path.GetFileNameWithoutExtension(path) == "dotnet")
         {
-            string? entry = Assembly.GetEntryAssembly()?.Location;
-            if (string.IsNullOrEmpty(entry))
+            // Not Assembly.Location: it is empty in a single-file app (such an app is not run by "dotnet" anyway).
+            string? name = Assembly.GetEntryAssembly()?.GetName().Name;
+            string? entry = name is null ? null : Path.Combine(AppContext.BaseDirectory, name + ".dll");
+            if (entry is null || !File.Exists(entry))
             {
                 throw new InvalidOperationException("This program runs under the dotnet host but its entry assembly is unknown; set AgentSessionOptions.AgentProcess.");
             }

@@ -11,7 +11,7 @@ public class SchedulerCoreRandomHistoryTests
     public void RandomHistories_EveryTaskEndsOnce_NothingIsLost_AndNoInvariantBreaks([Range(0, Groups - 1)] int group)
     {
         var counts = new SimulatedSession.HistoryCounts();
-        for (int seed = 100_000 + group * 100_000; seed < 100_000 + (group + 1) * 100_000; seed++)
+        for (int seed = group * HistoriesPerGroup; seed < (group + 1) * HistoriesPerGroup; seed++)
         {
             SimulatedSession.Run(seed, counts); // throws with the seed and a trace of the history's last events
         }
