@@ -23,12 +23,13 @@ public class JobThroughputBenchmarks
     public int Agents { get; set; }
 
     /// <summary>Per-agent deques with stealing, or the single shared queue.</summary>
-    [Params(Placement.LeastLoaded, Placement.SharedQueue)]
-    public Placement Placement { get; set; }
+    /// <remarks>A name, not the engine's (internal) <c>Placement</c> enum, which a public parameter cannot expose.</remarks>
+    [Params(nameof(Unjucks.Agents.Processes.Placement.LeastLoaded), nameof(Unjucks.Agents.Processes.Placement.SharedQueue))]
+    public string Placement { get; set; } = nameof(Unjucks.Agents.Processes.Placement.LeastLoaded);
 
     /// <summary>Starts the agent processes once.</summary>
     [GlobalSetup]
-    public void Setup() => _session = new BenchSession(Agents, Placement);
+    public void Setup() => _session = new BenchSession(Agents, Enum.Parse<Unjucks.Agents.Processes.Placement>(Placement));
 
     /// <summary>Prints the medians of the job summaries and stops the agents.</summary>
     [GlobalCleanup]

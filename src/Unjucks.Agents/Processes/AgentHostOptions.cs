@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>Options of <see cref="JobAgentHost.RunAsync"/>.</summary>
-public sealed record AgentHostOptions
+internal sealed record AgentHostOptions
 {
     /// <summary>Creates options from a launch (the usual way: <c>new AgentHostOptions(AgentLaunch.Parse(args, out _))</c>).</summary>
     /// <param name="launch">What the coordinator passed.</param>

@@ -11,7 +11,7 @@ namespace Unjucks.Agents.Processes;
 /// <param name="Directory">Directory holding the region, the session control file and job segments.</param>
 /// <param name="SessionName">The coordinator's session name (control file and job segment stems).</param>
 /// <param name="AgentIndex">The agent's index in the session, 0 to agent count - 1.</param>
-public sealed record AgentLaunch(string RegionName, string Directory, string SessionName, int AgentIndex)
+internal sealed record AgentLaunch(string RegionName, string Directory, string SessionName, int AgentIndex)
 {
     private const string RegionOption = "--region";
     private const string DirectoryOption = "--dir";

@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>What an agent process is doing, as it publishes it in the session control file.</summary>
-public enum AgentRunState
+internal enum AgentRunState
 {
     /// <summary>Started, not yet registered.</summary>
     Starting = 0,

@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>An agent process did not come up: it exited or did not register within the startup timeout.</summary>
-public sealed class AgentStartupException : Exception
+internal sealed class AgentStartupException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public AgentStartupException()

@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>Runs one task inside an agent process (<see cref="JobAgentHost"/>).</summary>
-public interface ITaskHandler
+internal interface ITaskHandler
 {
     /// <summary>
     /// Executes a task and returns its 64-bit result. Throwing marks the task failed (its result becomes
@@ -20,4 +20,4 @@ public interface ITaskHandler
 /// <param name="Payload">The task's payload bytes (empty when none was given); an array owned by the handler.</param>
 /// <param name="AgentIndex">Index of the executing agent in its session (0 to agent count - 1).</param>
 /// <param name="JobSequence">The session's job number (1, 2, ...).</param>
-public sealed record TaskContext(long TaskId, ReadOnlyMemory<byte> Payload, int AgentIndex, long JobSequence);
+internal sealed record TaskContext(long TaskId, ReadOnlyMemory<byte> Payload, int AgentIndex, long JobSequence);

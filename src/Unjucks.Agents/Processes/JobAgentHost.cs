@@ -6,7 +6,7 @@ using Unjucks.SharedMemory;
 namespace Unjucks.Agents.Processes;
 
 /// <summary>Runs an agent process's part of a <see cref="JobCoordinator"/> session.</summary>
-public static class JobAgentHost
+internal static class JobAgentHost
 {
     /// <summary>
     /// Opens the session's region and control file, registers this process in the region's agent registry

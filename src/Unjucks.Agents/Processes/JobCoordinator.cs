@@ -12,13 +12,13 @@ namespace Unjucks.Agents.Processes;
 /// <param name="Index">Agent index (0 to agent count - 1).</param>
 /// <param name="Pid">Process id.</param>
 /// <param name="RegistrySlot">Slot in the region's agent registry.</param>
-public sealed record AgentProcessInfo(int Index, int Pid, int RegistrySlot);
+internal sealed record AgentProcessInfo(int Index, int Pid, int RegistrySlot);
 
 /// <summary>
 /// Runs jobs on agent processes that coordinate through a shared region: placement on per-agent deques,
 /// cross-process stealing, leases with exactly-once commits, recovery of dead agents. One job at a time.
 /// </summary>
-public sealed class JobCoordinator : IAsyncDisposable
+internal sealed class JobCoordinator : IAsyncDisposable
 {
     private readonly JobCoordinatorOptions _options;
     private readonly AgentWorker[] _agents;

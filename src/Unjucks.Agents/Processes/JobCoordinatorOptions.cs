@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>Where the coordinator places a job's tasks.</summary>
-public enum Placement
+internal enum Placement
 {
     /// <summary>On the live, active agent with the fewest queued ids (deque count + inbox count): the seed's rule.</summary>
     LeastLoaded,
@@ -20,7 +20,7 @@ public enum Placement
 }
 
 /// <summary>Options of <see cref="JobCoordinator.StartAsync"/>.</summary>
-public sealed record JobCoordinatorOptions
+internal sealed record JobCoordinatorOptions
 {
     /// <summary>Agent processes to start (1 to 1022). Default 4.</summary>
     public int AgentCount { get; init; } = 4;

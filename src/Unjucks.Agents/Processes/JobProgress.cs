@@ -7,7 +7,7 @@ namespace Unjucks.Agents.Processes;
 /// <param name="Unplaced">Tasks the coordinator has not placed yet (or is re-placing).</param>
 /// <param name="Elapsed">Time since the job was published.</param>
 /// <param name="Agents">One entry per agent.</param>
-public sealed record JobProgress(long JobSequence, int Done, int Total, int Unplaced, TimeSpan Elapsed, IReadOnlyList<AgentProgress> Agents);
+internal sealed record JobProgress(long JobSequence, int Done, int Total, int Unplaced, TimeSpan Elapsed, IReadOnlyList<AgentProgress> Agents);
 
 /// <summary>One agent in a <see cref="JobProgress"/>.</summary>
 /// <param name="Index">Agent index in the session.</param>
@@ -20,4 +20,4 @@ public sealed record JobProgress(long JobSequence, int Done, int Total, int Unpl
 /// <param name="Steals">Its successful batch steals in this job.</param>
 /// <param name="DequeDepth">Ids in its deque.</param>
 /// <param name="InboxDepth">Ids in its inbox.</param>
-public sealed record AgentProgress(int Index, int RegistrySlot, int Pid, bool Alive, bool Active, AgentRunState State, long TasksDone, long Steals, int DequeDepth, int InboxDepth);
+internal sealed record AgentProgress(int Index, int RegistrySlot, int Pid, bool Alive, bool Active, AgentRunState State, long TasksDone, long Steals, int DequeDepth, int InboxDepth);

@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>The outcome of one job: every task's committed result exactly once, and a summary.</summary>
-public sealed class JobResult
+internal sealed class JobResult
 {
     /// <summary>The result committed for a task whose handler threw (reserved: handlers never return it).</summary>
     public const long FailedResult = long.MinValue;
@@ -37,7 +37,7 @@ public sealed class JobResult
 /// <param name="P99">99th percentile.</param>
 /// <param name="Max">Largest.</param>
 /// <param name="Mean">Mean.</param>
-public sealed record LatencySummary(TimeSpan P50, TimeSpan P95, TimeSpan P99, TimeSpan Max, TimeSpan Mean);
+internal sealed record LatencySummary(TimeSpan P50, TimeSpan P95, TimeSpan P99, TimeSpan Max, TimeSpan Mean);
 
 /// <summary>
 /// Metrics of one job (definitions: docs/agent-processes.md, "Job summary").
@@ -57,7 +57,7 @@ public sealed record LatencySummary(TimeSpan P50, TimeSpan P95, TimeSpan P99, Ti
 /// <param name="FailedTasks">Tasks committed as failed.</param>
 /// <param name="Agents">Per-agent counters for this job.</param>
 /// <param name="ActiveCountChanges">Changes of the active agent count during the job (adaptive), in order.</param>
-public sealed record JobSummary(
+internal sealed record JobSummary(
     int TaskCount,
     TimeSpan Elapsed,
     double Throughput,
@@ -101,7 +101,7 @@ public sealed record JobSummary(
 /// <param name="HandlerTime">Time inside the handler.</param>
 /// <param name="AttachedTime">Time attached to the job (from opening its segment to leaving it).</param>
 /// <param name="ParkedTime">Time parked on the change sequence while attached.</param>
-public sealed record AgentJobStats(
+internal sealed record AgentJobStats(
     int Index, int Pid, int RegistrySlot, bool Alive, bool Active, long TasksExecuted, long Commits, long LostCommits, long Failures,
     long Steals, long StolenTasks, long StealAttempts, TimeSpan HandlerTime, TimeSpan AttachedTime, TimeSpan ParkedTime);
 
@@ -109,4 +109,4 @@ public sealed record AgentJobStats(
 /// <param name="At">Time since the job started.</param>
 /// <param name="OldCount">Active agents before.</param>
 /// <param name="NewCount">Active agents after.</param>
-public sealed record ActiveCountChange(TimeSpan At, int OldCount, int NewCount);
+internal sealed record ActiveCountChange(TimeSpan At, int OldCount, int NewCount);

@@ -8,7 +8,7 @@ namespace Unjucks.Agents.Processes;
 /// (<see cref="JobCoordinator.StartStreamingJobAsync"/>). Same placement, stealing, leases, exactly-once commits and
 /// recovery as <see cref="JobCoordinator.RunAsync(int, IProgress{JobProgress}?, CancellationToken)"/>.
 /// </summary>
-public sealed class StreamingJob : IAsyncDisposable
+internal sealed class StreamingJob : IAsyncDisposable
 {
     private readonly JobRun _run;
     private readonly Task<JobResult> _result;

@@ -1,7 +1,7 @@
 namespace Unjucks.Agents.Processes;
 
 /// <summary>The handler of a streaming job's task threw (or returned the reserved <see cref="JobResult.FailedResult"/>); see <see cref="StreamingJob.Completion"/>.</summary>
-public sealed class TaskFailedException : Exception
+internal sealed class TaskFailedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public TaskFailedException()

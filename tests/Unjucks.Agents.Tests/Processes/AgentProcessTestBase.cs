@@ -28,13 +28,13 @@ public abstract class AgentProcessTestBase
     }
 
     /// <summary>The tests' options (<see cref="AgentTestHostLauncher.Options"/>) for <paramref name="agents"/> agents in <see cref="Dir"/>.</summary>
-    protected JobCoordinatorOptions Options(int agents) => AgentTestHostLauncher.Options(agents, Dir);
+    private protected JobCoordinatorOptions Options(int agents) => AgentTestHostLauncher.Options(agents, Dir);
 
     /// <summary>Starts a coordinator with <see cref="Options(int)"/> whose agents run the test host in <paramref name="mode"/>.</summary>
-    protected Task<JobCoordinator> StartCoordinatorAsync(int agents, CancellationToken ct, int workUs = 0, string mode = "f") =>
+    private protected Task<JobCoordinator> StartCoordinatorAsync(int agents, CancellationToken ct, int workUs = 0, string mode = "f") =>
         StartCoordinatorAsync(Options(agents), ct, workUs, mode);
 
     /// <summary>Starts a coordinator with <paramref name="options"/> whose agents run the test host in <paramref name="mode"/>.</summary>
-    protected static Task<JobCoordinator> StartCoordinatorAsync(JobCoordinatorOptions options, CancellationToken ct, int workUs = 0, string mode = "f") =>
+    private protected static Task<JobCoordinator> StartCoordinatorAsync(JobCoordinatorOptions options, CancellationToken ct, int workUs = 0, string mode = "f") =>
         JobCoordinator.StartAsync(options, AgentTestHostLauncher.Launcher(mode, workUs), ct);
 }

@@ -36,11 +36,12 @@ public sealed class JobCoordinatorTests : AgentProcessTestBase
         Assert.That(s.CoordinationOverhead, Is.InRange(0.0, 1.0));
     }
 
-    [TestCase(Placement.RoundRobin)]
-    [TestCase(Placement.SharedQueue)]
+    [TestCase(nameof(Placement.RoundRobin))]
+    [TestCase(nameof(Placement.SharedQueue))]
     [CancelAfter(120_000)]
-    public async Task OtherPlacementsCompleteExactlyOnce(Placement placement, CancellationToken ct)
+    public async Task OtherPlacementsCompleteExactlyOnce(string placementName, CancellationToken ct)
     {
+        Placement placement = Enum.Parse<Placement>(placementName);
         var options = Options(3) with { Placement = placement };
         await using var coordinator = await StartCoordinatorAsync(options, ct);
         for (int job = 0; job < 2; job++)

@@ -145,12 +145,13 @@ public sealed class StreamingJobTests : AgentProcessTestBase
         Assert.That((await next.CompleteAsync()).JobSequence, Is.EqualTo(2));
     }
 
-    [TestCase(Placement.SharedQueue)]
-    [TestCase(Placement.RoundRobin)]
+    [TestCase(nameof(Placement.SharedQueue))]
+    [TestCase(nameof(Placement.RoundRobin))]
     [CancelAfter(120_000)]
-    public async Task OtherPlacementsStreamExactlyOnce(Placement placement, CancellationToken ct)
+    public async Task OtherPlacementsStreamExactlyOnce(string placementName, CancellationToken ct)
     {
         const int tasks = 600;
+        Placement placement = Enum.Parse<Placement>(placementName);
         var options = Options(2) with { Placement = placement };
         await using var coordinator = await StartCoordinatorAsync(options, ct);
         await using StreamingJob job = await coordinator.StartStreamingJobAsync(tasks, null, ct);
