@@ -1,5 +1,5 @@
 // Maps a region file read-write and shared (MAP_SHARED through MemoryMappedFile.CreateFromFile) and holds a raw
-// pointer to it for the lifetime of the SharedRegion.
+// pointer to it for the lifetime of its owner: the one mapping primitive of SharedRegion and SessionSegment.
 using System.IO.MemoryMappedFiles;
 
 namespace Unjucks.SharedMemory;

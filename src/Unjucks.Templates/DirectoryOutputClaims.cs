@@ -31,11 +31,31 @@ public sealed partial class DirectoryOutputClaims : IOutputClaims
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         Directory = Path.GetFullPath(directory);
-        System.IO.Directory.CreateDirectory(Directory);
+        CreatePrivate(Directory);
     }
 
     /// <summary>The claims directory (full path).</summary>
     public string Directory { get; }
+
+    /// <summary>Creates <paramref name="path"/> and every missing parent with mode 0700: the claims live in the region
+    /// folder (/dev/shm/unjucks-&lt;uid&gt;), and Directory.CreateDirectory gives the parents it creates the umask's
+    /// mode, which would leave that folder readable by others and every region in it refused afterwards.</summary>
+    private static void CreatePrivate(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(path);
+            return;
+        }
+
+        string? parent = Path.GetDirectoryName(path);
+        if (parent is not null && !System.IO.Directory.Exists(parent))
+        {
+            CreatePrivate(parent);
+        }
+
+        System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 
     /// <summary>Deletes the claims directory and everything in it; false when it could not be removed.</summary>
     public bool DeleteDirectory()

@@ -8,6 +8,21 @@ namespace Unjucks.Templates.Tests;
 public sealed class DirectoryOutputClaimsTests
 {
     [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void The_claims_directory_and_every_parent_it_creates_are_0700_whatever_the_umask()
+    {
+        using var dir = new TempDir();
+        string parent = dir.Sub("region-folder");
+        var claims = new DirectoryOutputClaims(Path.Combine(parent, "claims-1"));
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.GetUnixFileMode(claims.Directory), Is.EqualTo(Private));
+            Assert.That(File.GetUnixFileMode(parent), Is.EqualTo(Private), "a parent created on the way (the default region folder) must not be readable by others");
+        });
+    }
+
+    [Test]
     public void The_first_claim_wins_and_a_template_may_claim_its_own_path_again()
     {
         using var dir = new TempDir();

@@ -11,7 +11,6 @@
 //   The two full fences make it impossible that the parker misses the work and the waker misses the flag
 //   (the store-buffer litmus test). Every wait has a timeout, so a lost wake costs latency, never progress.
 using System.Diagnostics;
-using System.IO.MemoryMappedFiles;
 using Unjucks.SharedMemory.Jobs;
 using Unjucks.SharedMemory.Native;
 
@@ -20,8 +19,8 @@ namespace Unjucks.SharedMemory.Sessions;
 /// <summary>A mapped session file (see the file header).</summary>
 internal sealed unsafe class SessionSegment : IDisposable
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly FileStream _stream;
+    private readonly MappedRegionFile _mapping;
     private readonly SharedTaskInbox[] _inboxes;
     private readonly long _agentsOffset;
     private readonly long _slotsOffset;
@@ -29,13 +28,14 @@ internal sealed unsafe class SessionSegment : IDisposable
     private readonly long _sessionDataOffset;
     private byte* _base;
 
-    private SessionSegment(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* p, long length)
+    private SessionSegment(string path, FileStream stream, MappedRegionFile mapping)
     {
+        byte* p = mapping.Base;
         FilePath = path;
-        _file = file;
-        _view = view;
+        _stream = stream;
+        _mapping = mapping;
         _base = p;
-        Length = length;
+        Length = mapping.Length;
         // SAFETY (this constructor): Create wrote or Open validated every offset below against `length`.
         AgentCount = *(int*)(p + SessionSegmentLayout.AgentCountOffset);
         SlotCount = *(int*)(p + SessionSegmentLayout.SlotCountOffset);
@@ -107,18 +107,12 @@ internal sealed unsafe class SessionSegment : IDisposable
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
         var stream = new FileStream(path, options);
-        MemoryMappedFile? file = null;
-        MemoryMappedViewAccessor? view = null;
-        bool pointerHeld = false;
+        MappedRegionFile? mapping = null;
         try
         {
             Reserve(stream, size, path);
-            file = MemoryMappedFile.CreateFromFile(stream, null, size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
-            view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            pointerHeld = true;
-            p += view.PointerOffset;
+            mapping = new MappedRegionFile(stream, size); // the one mapping primitive of the shared regions
+            byte* p = mapping.Base;
             // SAFETY: the file is new (CreateNew) and nobody maps it before the version store below; the view spans `size` bytes.
             WriteHeader(p, agents, slots, inlineBytes, sessionData.Length, size, heartbeat);
             long inboxes = SessionSegmentLayout.InboxesOffset(agents);
@@ -135,11 +129,12 @@ internal sealed unsafe class SessionSegment : IDisposable
             sessionData.CopyTo(new Span<byte>(p + SessionSegmentLayout.SessionDataOffset(agents, slots, inlineBytes), sessionData.Length));
             // Release: the ready signal, written last; pairs with the acquire load of the version word in Open.
             Volatile.Write(ref *(int*)(p + SessionSegmentLayout.VersionOffset), SessionSegmentLayout.Version);
-            return new SessionSegment(path, file, view, p, size);
+            return new SessionSegment(path, stream, mapping);
         }
         catch
         {
-            Release(view, file, stream, pointerHeld);
+            mapping?.Dispose();
+            stream.Dispose();
             File.Delete(path);
             throw;
         }
@@ -156,9 +151,7 @@ internal sealed unsafe class SessionSegment : IDisposable
         }
 
         var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-        MemoryMappedFile? file = null;
-        MemoryMappedViewAccessor? view = null;
-        bool pointerHeld = false;
+        MappedRegionFile? mapping = null;
         try
         {
             if ((File.GetUnixFileMode(stream.SafeFileHandle) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
@@ -172,19 +165,16 @@ internal sealed unsafe class SessionSegment : IDisposable
                 throw new SharedRegionFormatException($"Session file '{path}' is truncated ({length} bytes); it is not a session of this version.");
             }
 
-            file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
-            view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
-            byte* p = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            pointerHeld = true;
-            p += view.PointerOffset;
+            mapping = new MappedRegionFile(stream, length);
+            byte* p = mapping.Base;
             // SAFETY: length >= HeaderBytes. Acquire: pairs with the creator's release store of the version word.
             ValidateHeader(p, length, path, Volatile.Read(ref *(int*)(p + SessionSegmentLayout.VersionOffset)));
-            return new SessionSegment(path, file, view, p, length);
+            return new SessionSegment(path, stream, mapping);
         }
         catch
         {
-            Release(view, file, stream, pointerHeld);
+            mapping?.Dispose();
+            stream.Dispose();
             throw;
         }
     }
@@ -315,9 +305,8 @@ internal sealed unsafe class SessionSegment : IDisposable
         }
 
         _base = null;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
+        _mapping.Dispose();
+        _stream.Dispose();
     }
 
     private byte* Base => _base != null ? _base : throw new ObjectDisposedException(nameof(SessionSegment));
@@ -457,24 +446,6 @@ internal sealed unsafe class SessionSegment : IDisposable
             || *(long*)(p + SessionSegmentLayout.SessionDataOffsetOffset) != SessionSegmentLayout.SessionDataOffset(agents, slots, inlineBytes))
         {
             throw new SharedRegionFormatException($"Session file '{path}' is damaged: its offsets do not match its geometry ({agents} agents, {slots} slots, {inlineBytes} inline bytes, {length} bytes on disk).");
-        }
-    }
-
-    private static void Release(MemoryMappedViewAccessor? view, MemoryMappedFile? file, FileStream stream, bool pointerHeld)
-    {
-        if (pointerHeld)
-        {
-            view!.SafeMemoryMappedViewHandle.ReleasePointer();
-        }
-
-        view?.Dispose();
-        if (file is not null)
-        {
-            file.Dispose();
-        }
-        else
-        {
-            stream.Dispose();
         }
     }
 }
