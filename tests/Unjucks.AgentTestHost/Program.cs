@@ -7,9 +7,16 @@
 //   silent  writes "silent agent: never registering" to stderr and sleeps (never registers);
 //   crash   writes "crash agent: exiting" to stderr and exits with code 3 before registering.
 // Payloads, when given, are added to the result: result = ResultOf(id) + sum of payload bytes.
+// Started by an AgentSession (the session benchmarks): an agent whose handler returns its payload (echo).
 using System.Diagnostics;
 using System.Globalization;
+using Unjucks.Agents;
 using Unjucks.Agents.Processes;
+
+if (AgentHost.IsAgentInvocation(args))
+{
+    return await AgentHost.RunAsync(args, static (task, _) => ValueTask.FromResult(task.Payload));
+}
 
 AgentLaunch launch = AgentLaunch.Parse(args, out IReadOnlyList<string> rest);
 string mode = "f";
