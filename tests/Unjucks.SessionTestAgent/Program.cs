@@ -46,7 +46,7 @@ internal static partial class Handlers
             case 'E':
                 return rest.ToArray();
             case 'S':
-                return Pattern(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), BinaryPrimitives.ReadInt32LittleEndian(rest.Span[4..]));
+                return Unjucks.SessionTestAgent.TestPattern.Of(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), BinaryPrimitives.ReadInt32LittleEndian(rest.Span[4..]));
             case 'C':
             {
                 var sb = new StringBuilder();
@@ -97,22 +97,6 @@ internal static partial class Handlers
             default:
                 throw new ArgumentException($"Unknown test op '{(char)p.Span[0]}'.");
         }
-    }
-
-    /// <summary>The bytes the 'S' op returns: the tests compute the same to check results exactly.</summary>
-    public static byte[] Pattern(int size, int seed)
-    {
-        var bytes = new byte[size];
-        uint x = (uint)seed * 2654435761u + 1;
-        for (int i = 0; i < size; i++)
-        {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            bytes[i] = (byte)x;
-        }
-
-        return bytes;
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

@@ -14,6 +14,7 @@ public sealed class SessionFootprintAndTelemetryTests : SessionTestBase
     {
         long small = await MaxFootprint(1_000);
         long large = await MaxFootprint(1_000_000);
+        TestContext.Out.WriteLine($"/dev/shm bytes at most: {small:N0} for 1,000 tasks, {large:N0} for 1,000,000");
         Assert.That(large, Is.EqualTo(small), "the session's files grew with the task count");
         Assert.That(small, Is.GreaterThan(0));
         AssertNothingLeft();

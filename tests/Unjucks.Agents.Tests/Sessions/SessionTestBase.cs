@@ -70,21 +70,8 @@ public abstract class SessionTestBase
         return p;
     }
 
-    /// <summary>The bytes the agent's 'S' op returns (same generator as the agent program).</summary>
-    protected static byte[] Pattern(int size, int seed)
-    {
-        var bytes = new byte[size];
-        uint x = (uint)seed * 2654435761u + 1;
-        for (int i = 0; i < size; i++)
-        {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            bytes[i] = (byte)x;
-        }
-
-        return bytes;
-    }
+    /// <summary>The bytes the agent's 'S' op returns (the agent program's own generator, a linked file).</summary>
+    protected static byte[] Pattern(int size, int seed) => Unjucks.SessionTestAgent.TestPattern.Of(size, seed);
 
     protected static string Text(ReadOnlyMemory<byte> bytes) => Encoding.UTF8.GetString(bytes.Span);
 

@@ -388,10 +388,9 @@ internal sealed partial class SessionCoordinator
             }
         }
 
-        string spill = SessionFiles.InputSpill(_prefix, slot);
         if (_segment.SlotInt(slot, SessionSegmentLayout.SlotInputSpilledOffset) != 0)
         {
-            File.Delete(spill);
+            File.Delete(SessionFiles.InputSpill(_prefix, slot)); // the name only when there is a file: no string per task.
             _segment.SlotInt(slot, SessionSegmentLayout.SlotInputSpilledOffset) = 0;
         }
     }
