@@ -146,6 +146,37 @@ public sealed class SessionResultTests : SessionTestBase
     }
 
     [Test]
+    public async Task SubmitAsync_waits_while_the_window_is_full_and_a_waiting_submitter_is_released_by_DisposeAsync()
+    {
+        var ct = Guard();
+        var session = await AgentSession.StartAsync(new AgentSessionOptions
+        {
+            Agents = 1,
+            Directory = Dir,
+            AgentProcess = AgentProgram(),
+            MaxTasksInFlight = 2,
+            StopTimeout = TimeSpan.FromSeconds(1),
+        }, ct);
+        var hung = new[]
+        {
+            await session.SubmitAsync(Op('H', 255), cancellationToken: ct), // hangs on every attempt
+            await session.SubmitAsync(Op('H', 255), cancellationToken: ct),
+        };
+        ValueTask<AgentTaskHandle> third = session.SubmitAsync(Op('E', "late"), cancellationToken: ct);
+        await Task.Delay(300, ct);
+        Assert.That(third.IsCompleted, Is.False, "a third task was taken while two of MaxTasksInFlight = 2 were unfinished");
+        await session.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await third.AsTask().WaitAsync(ct), "the waiting submitter must be released and told the session is gone");
+        foreach (var h in hung)
+        {
+            var e = await Assert.ThrowsAsync<AgentTaskFailedException>(async () => await h.Result.WaitAsync(ct));
+            Assert.That(e!.ExceptionType, Is.EqualTo(AgentTaskFailedException.SessionStopped));
+        }
+
+        AssertNothingLeft();
+    }
+
+    [Test]
     public async Task A_dependency_from_another_session_is_an_ArgumentException_and_closed_sessions_refuse_tasks()
     {
         var ct = Guard();

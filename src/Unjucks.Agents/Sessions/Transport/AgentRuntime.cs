@@ -174,7 +174,7 @@ internal static class AgentRuntime
         Volatile.Write(ref segment.SlotLong(slot, SessionSegmentLayout.SlotStartedTicksOffset), leased); // release; ordered before our commit CAS.
         long taskId = segment.SlotLong(slot, SessionSegmentLayout.SlotTaskIdOffset); // published by the Place CAS, acquired by our lease CAS.
         int attempt = segment.SlotInt(slot, SessionSegmentLayout.SlotAttemptOffset);
-        byte[] output;
+        ReadOnlyMemory<byte> output; // the handler's bytes as they are: WriteOutput copies them into the slot or a file.
         bool failed = false;
         long handlerTicks = 0;
         try
@@ -185,8 +185,7 @@ internal static class AgentRuntime
             long begin = Stopwatch.GetTimestamp();
             try
             {
-                var result = await handler(task, token).ConfigureAwait(false);
-                output = result.ToArray();
+                output = await handler(task, token).ConfigureAwait(false);
             }
             finally
             {
@@ -217,7 +216,7 @@ internal static class AgentRuntime
         long descriptor;
         try
         {
-            descriptor = SlotCodec.WriteOutput(segment, prefix, slot, epoch, output, failed);
+            descriptor = SlotCodec.WriteOutput(segment, prefix, slot, epoch, output.Span, failed);
         }
         catch (IOException e)
         {

@@ -216,9 +216,11 @@ internal sealed partial class SessionCoordinator
             while (_submissions.TryDequeue(out var h))
             {
                 Interlocked.Decrement(ref _inFlight); // counter for the gauge.
+                _pendingRelease++; // its window room too, or a submitter waiting for room would wait forever.
                 h.Fail(new AgentTaskFailedException(h.Id, AgentTaskFailedException.SessionStopped, "The session was disposed before the task was placed.", 0));
             }
 
+            ReleaseWindow(); // submitters waiting for room wake up and see the session closed.
             _drained?.TrySetResult();
             _processes.Dispose();
             _telemetry.Dispose();
