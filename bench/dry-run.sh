@@ -6,6 +6,9 @@
 # BenchmarkDotNet rejects a repeated option, and the run then fails as "no benchmark ran").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# No exporter is asked for; BenchmarkDotNet still writes its default reports, into a temporary folder.
+# No exporter is asked for; BenchmarkDotNet still writes its default reports, into a temporary folder that is
+# removed afterwards (a dry run measures nothing worth keeping).
+artifacts="$(mktemp -d "${TMPDIR:-/tmp}/unjucks-bench-dry.XXXXXX")"
+trap 'rm -rf "$artifacts"' EXIT
 dotnet run -c Release --project bench/Unjucks.Benchmarks -- \
-    --filter '*' --job Dry --inProcess --artifacts "${TMPDIR:-/tmp}/unjucks-bench-dry" "$@"
+    --filter '*' --job Dry --inProcess --artifacts "$artifacts" "$@"

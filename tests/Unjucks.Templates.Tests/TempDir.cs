@@ -26,6 +26,8 @@ internal sealed class TempDir : IDisposable
         try
         {
             Directory.Delete(Path, recursive: true);
+            // The shared parent too, once the last test's folder is gone (another running test keeps it).
+            Directory.Delete(System.IO.Path.GetDirectoryName(Path)!, recursive: false);
         }
         catch (IOException)
         {
