@@ -29,8 +29,8 @@ internal sealed class BenchAgentSession : IAsyncDisposable
     /// <summary>The session.</summary>
     public AgentSession Session { get; }
 
-    /// <summary>Starts a session of <paramref name="agents"/> echo agents and waits until every agent has answered once.</summary>
-    public static BenchAgentSession Start(int agents)
+    /// <summary>Starts a session of <paramref name="agents"/> echo agents (<paramref name="maxTasksInFlight"/> 0: the default) and waits until every agent has answered once.</summary>
+    public static BenchAgentSession Start(int agents, int maxTasksInFlight = 0)
     {
         string directory = Path.Combine(Path.GetTempPath(), "unjucks-bench-session-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -39,6 +39,7 @@ internal sealed class BenchAgentSession : IAsyncDisposable
             Agents = agents,
             AgentProcess = HelperProcess.StartInfo("Unjucks.AgentTestHost", []),
             Directory = directory,
+            MaxTasksInFlight = maxTasksInFlight,
         }).GetAwaiter().GetResult();
         var bench = new BenchAgentSession(directory, session);
         bench.Warm(agents);

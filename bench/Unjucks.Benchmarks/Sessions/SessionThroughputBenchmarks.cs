@@ -24,6 +24,11 @@ public class SessionThroughputBenchmarks
     [ParamsSource(typeof(ThreadCounts), nameof(ThreadCounts.Any))]
     public int Agents { get; set; }
 
+    /// <summary>MaxTasksInFlight: 0 is the default (16 per agent, at least 256); 32 is the old default at 2 agents
+    /// (16 per agent, no floor), kept to show what the window costs.</summary>
+    [Params(0, 32)]
+    public int Window { get; set; }
+
     /// <summary>Starts the agents once; builds the payloads (task i's holds i).</summary>
     [GlobalSetup]
     public void Setup()
@@ -34,14 +39,14 @@ public class SessionThroughputBenchmarks
             BitConverter.TryWriteBytes(_payloads[i], i);
         }
 
-        _session = BenchAgentSession.Start(Agents);
+        _session = BenchAgentSession.Start(Agents, Window);
     }
 
     /// <summary>Prints the pickup percentiles and stops the agents.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        Console.WriteLine(_session.DescribePickup($"session throughput agents={Agents}"));
+        Console.WriteLine(_session.DescribePickup($"session throughput agents={Agents} window={Window}"));
         _session.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 

@@ -21,7 +21,9 @@ public sealed class AgentSessionOptions
     /// <summary>Tasks submitted and not yet ended, at most (placed, waiting for dependencies or for an agent);
     /// <see cref="AgentSession.SubmitAsync(ReadOnlyMemory{byte}, IReadOnlyList{AgentTaskHandle}?, CancellationToken)"/>
     /// waits while the window is full. It also sizes the shared memory, which never grows with the task count.
-    /// Default (0): 16 per agent.</summary>
+    /// Default (0): 16 per agent and at least 256 (about 8.4 KiB of /dev/shm per task in flight, so 2.1 MiB at the
+    /// floor). The floor is there for throughput: room in the window goes back to waiting submitters a quarter at
+    /// a time, and a small window makes a tight submit loop wait, and hop threads, every few tasks.</summary>
     public int MaxTasksInFlight { get; init; }
 
     /// <summary>Runs a task may lose to its agent's death or to <see cref="LeaseTimeout"/> before it fails (default 3).</summary>
@@ -65,7 +67,10 @@ public sealed class AgentSessionOptions
     /// <summary>Task input or output bytes kept in shared memory per slot; larger ones go through a file (default 4 KiB).</summary>
     internal int InlineBytes { get; init; } = 4096;
 
-    internal int EffectiveMaxTasksInFlight => MaxTasksInFlight > 0 ? MaxTasksInFlight : 16 * Agents;
+    internal int EffectiveMaxTasksInFlight => MaxTasksInFlight > 0 ? MaxTasksInFlight : Math.Max(DefaultMinTasksInFlight, 16 * Agents);
+
+    /// <summary>The default window's floor (see <see cref="MaxTasksInFlight"/>).</summary>
+    internal const int DefaultMinTasksInFlight = 256;
 
     internal void Validate()
     {
@@ -76,7 +81,7 @@ public sealed class AgentSessionOptions
 
         if (MaxTasksInFlight < 0 || MaxTasksInFlight > 1 << 20)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxTasksInFlight), MaxTasksInFlight, "MaxTasksInFlight is 0 (the default: 16 per agent) to 1,048,576.");
+            throw new ArgumentOutOfRangeException(nameof(MaxTasksInFlight), MaxTasksInFlight, "MaxTasksInFlight is 0 (the default: 16 per agent, at least 256) to 1,048,576.");
         }
 
         if (MaxAttempts < 1)

@@ -72,6 +72,7 @@ internal sealed partial class SessionCoordinator
         try
         {
             SlotCodec.WriteInput(_segment, _prefix, slot, h.Payload, h.DependsOn);
+            h.ReleaseInput(); // the slot keeps the input for every attempt from now on.
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
