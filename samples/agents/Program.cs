@@ -44,7 +44,7 @@ try
     Console.WriteLine(result);
     Console.WriteLine(
         $"{summary.Completed} tasks on {agents} agents in {summary.Elapsed.TotalMilliseconds:F0} ms " +
-        $"(p50 {summary.LatencyP50.TotalMicroseconds:F0} µs, {summary.AgentRestarts} restarts, {summary.Failed} failed)");
+        $"(latency p50 {summary.LatencyP50.TotalMilliseconds:F1} ms, agents starting included; {summary.AgentRestarts} restarts, {summary.Failed} failed)");
     if (result != expected)
     {
         Console.Error.WriteLine($"wrong result: expected {expected}");
