@@ -41,11 +41,18 @@ public sealed class AgentSessionSummary
     /// <summary>Submission to result, 99th percentile.</summary>
     public TimeSpan LatencyP99 { get; init; }
 
-    /// <summary>Placement to start on an agent (queue time), median.</summary>
+    /// <summary>Queue time, median: from the task being ready (submitted, and every dependency committed) to its
+    /// start on an agent.</summary>
     public TimeSpan QueueTimeP50 { get; init; }
 
-    /// <summary>Placement to start on an agent (queue time), 99th percentile.</summary>
+    /// <summary>Queue time (ready to started), 99th percentile.</summary>
     public TimeSpan QueueTimeP99 { get; init; }
+
+    /// <summary>Message latency, median: from the task's placement on an agent to its pickup (the lease).</summary>
+    public TimeSpan PickupLatencyP50 { get; init; }
+
+    /// <summary>Message latency (placed to picked up), 99th percentile.</summary>
+    public TimeSpan PickupLatencyP99 { get; init; }
 
     /// <summary>Share of the work's time spent coordinating: the coordinator's busy time plus the agents' time
     /// from lease to commit outside the handler, over that plus the handlers' time (0 to 1; the seed alerts above 0.15).</summary>

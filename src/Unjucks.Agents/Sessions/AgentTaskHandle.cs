@@ -92,6 +92,12 @@ public sealed class AgentTaskHandle
 
     internal long SubmittedTicks { get; }
 
+    /// <summary>When the task became ready (submitted and every dependency ended), in Stopwatch ticks; set at placement.</summary>
+    internal long ReadyTicks { get; set; }
+
+    /// <summary>When the task ended, in Stopwatch ticks (its dependents' ready time); coordinator thread.</summary>
+    internal long EndedTicks { get; set; }
+
     internal Activity? Activity { get; set; }
 
     internal string? TraceParent { get; set; }

@@ -62,6 +62,7 @@ internal sealed partial class SessionCoordinator
         }
 
         _slotTask[slot] = h;
+        h.ReadyTicks = ReadyAt(h);
         // The slot is Free: no agent can lease it, so these plain stores race with nobody; the Place CAS below
         // (a full fence) publishes them to the agent whose lease CAS acquires the word.
         _segment.SlotLong(slot, SessionSegmentLayout.SlotTaskIdOffset) = h.Id;
@@ -87,6 +88,18 @@ internal sealed partial class SessionCoordinator
 
         _slotEpochSeen[slot] = _segment.Table.Read(slot).Epoch;
         Push(a.Agent, slot);
+    }
+
+    /// <summary>Submitted, and every dependency ended (the core places a task only then).</summary>
+    private static long ReadyAt(AgentTaskHandle h)
+    {
+        long ready = h.SubmittedTicks;
+        foreach (var d in h.DependsOn)
+        {
+            ready = Math.Max(ready, d.EndedTicks);
+        }
+
+        return ready;
     }
 
     private void Requeue(SchedulerAction a)
@@ -296,6 +309,8 @@ internal sealed partial class SessionCoordinator
                 LatencyP99 = Nanos(_latency, 99),
                 QueueTimeP50 = Nanos(_queueTime, 50),
                 QueueTimeP99 = Nanos(_queueTime, 99),
+                PickupLatencyP50 = Nanos(_pickup, 50),
+                PickupLatencyP99 = Nanos(_pickup, 99),
                 CoordinationOverhead = CurrentOverhead(),
                 LoadCoefficientOfVariation = cv,
                 TasksPerAgent = perAgent,

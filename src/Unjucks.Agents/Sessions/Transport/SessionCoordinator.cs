@@ -46,7 +46,8 @@ internal sealed partial class SessionCoordinator
     private readonly int[] _registeredGeneration;
     private readonly List<AgentSessionAlert> _alerts = [];
     private readonly LongHistogram _latency = new(TimeSpan.FromHours(1).Ticks * 100, 3); // nanoseconds
-    private readonly LongHistogram _queueTime = new(TimeSpan.FromHours(1).Ticks * 100, 3);
+    private readonly LongHistogram _queueTime = new(TimeSpan.FromHours(1).Ticks * 100, 3); // ready -> started
+    private readonly LongHistogram _pickup = new(TimeSpan.FromHours(1).Ticks * 100, 3); // placed -> started
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
@@ -336,7 +337,7 @@ internal sealed partial class SessionCoordinator
             failure = new SlotCodec.Failure("OutputLost", $"The agent's result could not be read: {e.Message}", null);
         }
 
-        RecordTimings(slot);
+        RecordTimings(slot, h);
         FreeSlot(slot);
         if (failed)
         {
@@ -360,16 +361,18 @@ internal sealed partial class SessionCoordinator
         Execute();
     }
 
-    private void RecordTimings(int slot)
+    private void RecordTimings(int slot, AgentTaskHandle h)
     {
         long placed = Volatile.Read(ref _segment.SlotLong(slot, SessionSegmentLayout.SlotPlacedTicksOffset)); // acquire; the Done CAS ordered it.
         long started = Volatile.Read(ref _segment.SlotLong(slot, SessionSegmentLayout.SlotStartedTicksOffset)); // acquire; written by the leaseholder before its commit.
         if (placed > 0 && started >= placed)
         {
-            double seconds = (started - placed) / (double)Stopwatch.Frequency;
-            _queueTime.RecordValue(Math.Max(0, (started - placed) * 1_000_000_000 / Stopwatch.Frequency));
-            _telemetry.QueueTime.Record(seconds);
-            _telemetry.PickupLatency.Record(seconds);
+            // One clock for every process (Stopwatch = CLOCK_MONOTONIC), so the agent's start compares with our ticks.
+            _pickup.RecordValue((started - placed) * 1_000_000_000 / Stopwatch.Frequency);
+            _telemetry.PickupLatency.Record((started - placed) / (double)Stopwatch.Frequency);
+            long queued = Math.Max(0, started - h.ReadyTicks);
+            _queueTime.RecordValue(queued * 1_000_000_000 / Stopwatch.Frequency);
+            _telemetry.QueueTime.Record(queued / (double)Stopwatch.Frequency);
         }
     }
 
@@ -377,6 +380,7 @@ internal sealed partial class SessionCoordinator
     {
         _live.Remove(h.Id);
         long now = Stopwatch.GetTimestamp();
+        h.EndedTicks = now;
         _lastEndTicks = now;
         _latency.RecordValue(Math.Max(0, (now - h.SubmittedTicks) * 1_000_000_000 / Stopwatch.Frequency));
         _telemetry.Duration.Record((now - h.SubmittedTicks) / (double)Stopwatch.Frequency);
