@@ -402,24 +402,35 @@ public sealed unsafe class SharedTaskTable
         return epoch + 1;
     }
 
+    // The checks below run on every table operation; their throws live in helpers so the checks inline.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void ValidateAgent(int agent)
     {
         if ((uint)agent > TaskStateWord.MaxAgent)
         {
-            throw new ArgumentOutOfRangeException(nameof(agent), agent, $"Agent slots are 0 to {TaskStateWord.MaxAgent}.");
+            ThrowBadAgent(agent);
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private byte* Record(long taskId)
     {
         if ((ulong)taskId >= (ulong)Capacity)
         {
-            throw new ArgumentOutOfRangeException(nameof(taskId), taskId, $"Task ids in this table are 0 to {Capacity - 1}.");
+            ThrowBadTask(taskId);
         }
 
         // SAFETY: taskId < Capacity, so the record lies inside the block of TaskTableLayout.SizeOf(Capacity) bytes.
         return _base + TaskTableLayout.RecordsOffset + taskId * TaskTableLayout.RecordBytes;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowBadAgent(int agent) =>
+        throw new ArgumentOutOfRangeException(nameof(agent), agent, $"Agent slots are 0 to {TaskStateWord.MaxAgent}.");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowBadTask(long taskId) =>
+        throw new ArgumentOutOfRangeException(nameof(taskId), taskId, $"Task ids in this table are 0 to {Capacity - 1}.");
 
     // SAFETY (three accessors): Record checked the id; offsets are layout constants inside the 128-byte record;
     // every use goes through Volatile or Interlocked.

@@ -272,11 +272,12 @@ internal sealed unsafe class SessionSegment : IDisposable
     // ---- slots ----
 
     /// <summary>The slot's base address (header, input inline, output inline).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal byte* Slot(int slot)
     {
         if ((uint)slot >= (uint)SlotCount)
         {
-            throw new SharedRegionFormatException($"Slot id {slot} is outside the session's {SlotCount} slots; the session file is damaged.");
+            ThrowBadSlot(slot);
         }
 
         return Base + _slotsOffset + slot * _slotStride; // SAFETY: slot < SlotCount, validated layout.
@@ -309,7 +310,28 @@ internal sealed unsafe class SessionSegment : IDisposable
         _stream.Dispose();
     }
 
-    private byte* Base => _base != null ? _base : throw new ObjectDisposedException(nameof(SessionSegment));
+    // Every field access goes through Base and Slot; their throws live in helpers so the checks inline.
+    private byte* Base
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            byte* p = _base;
+            if (p == null)
+            {
+                ThrowDisposed();
+            }
+
+            return p;
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(SessionSegment));
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowBadSlot(int slot) =>
+        throw new SharedRegionFormatException($"Slot id {slot} is outside the session's {SlotCount} slots; the session file is damaged.");
 
     private ref int Int(int offset) => ref *(int*)(Base + offset); // SAFETY: header offsets are layout constants inside the header.
 

@@ -153,7 +153,8 @@ public sealed class SessionSupervisionTests : SessionTestBase
         try
         {
             var handles = new List<AgentTaskHandle>();
-            for (int i = 0; i < 40; i++)
+            // 1.5 s of work for the one live agent: longer than StallTimeout, so the stall is seen while it works.
+            for (int i = 0; i < 150; i++)
             {
                 handles.Add(await session.SubmitAsync(SleepOp(10), cancellationToken: ct));
             }
@@ -168,7 +169,7 @@ public sealed class SessionSupervisionTests : SessionTestBase
 
         await (await session.SubmitAsync(Op('E'), cancellationToken: ct)).Result.WaitAsync(ct);
         var summary = await session.CompleteAsync(ct);
-        Assert.That((summary.Completed, summary.Failed, summary.AgentDeaths), Is.EqualTo((61L, 0L, 0)));
+        Assert.That((summary.Completed, summary.Failed, summary.AgentDeaths), Is.EqualTo((171L, 0L, 0)));
         Assert.That(summary.Stalls, Is.GreaterThanOrEqualTo(1));
         Assert.That(summary.Alerts.Select(a => a.Kind), Does.Contain("AgentStalled"));
     }
