@@ -15,6 +15,13 @@ public sealed class AgentSessionOptions
     /// recognises. Default: this program started again (the same executable, or <c>dotnet app.dll</c>).</summary>
     public ProcessStartInfo? AgentProcess { get; init; }
 
+    /// <summary>Runs the agents as threads of this process with this handler instead of starting processes: the same
+    /// coordinator, placement, retries and exactly-once, without process isolation (for tests, debugging, and work
+    /// that needs no separate address space). A thread cannot be killed: when the session ends an agent (lease
+    /// time-out, stop) its token is cancelled, and a handler that ignores it for a second is abandoned, still
+    /// running, while a new agent takes the slot. Default: null (processes, see <see cref="AgentProcess"/>).</summary>
+    public AgentTaskHandler? InProcessHandler { get; init; }
+
     /// <summary>Bytes every agent reads through <see cref="AgentTask.SessionData"/> (up to 256 MiB).</summary>
     public ReadOnlyMemory<byte> SessionData { get; init; }
 
@@ -77,6 +84,11 @@ public sealed class AgentSessionOptions
         if (Agents is < 1 or > 1000)
         {
             throw new ArgumentOutOfRangeException(nameof(Agents), Agents, "A session runs 1 to 1000 agents.");
+        }
+
+        if (InProcessHandler is not null && AgentProcess is not null)
+        {
+            throw new ArgumentException("Set AgentProcess (agents as processes) or InProcessHandler (agents as threads), not both.", nameof(InProcessHandler));
         }
 
         if (MaxTasksInFlight < 0 || MaxTasksInFlight > 1 << 20)

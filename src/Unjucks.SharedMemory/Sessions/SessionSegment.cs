@@ -224,8 +224,15 @@ internal sealed unsafe class SessionSegment : IDisposable
         Volatile.Write(ref AgentInt(agent, SessionSegmentLayout.AgentStateOffset), 1); // release: pid and generation are visible with it.
     }
 
-    /// <summary>Agent: says it exits on purpose.</summary>
-    internal void MarkExited(int agent) => Volatile.Write(ref AgentInt(agent, SessionSegmentLayout.AgentStateOffset), 2); // release; advisory.
+    /// <summary>Agent: says it exits on purpose, unless a newer generation holds the slot (an abandoned agent
+    /// thread that ends late must not mark its successor exited).</summary>
+    internal void MarkExited(int agent, int generation)
+    {
+        if (AgentGeneration(agent) == generation)
+        {
+            Volatile.Write(ref AgentInt(agent, SessionSegmentLayout.AgentStateOffset), 2); // release; advisory. The check and the store can still race a successor's Register; its state 1 lost that way makes it look unregistered, so it is replaced after StartTimeout.
+        }
+    }
 
     /// <summary>Agent's heartbeat thread: one beat.</summary>
     internal void Beat(int agent)

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Unjucks.Agents.Sessions.Transport;
 
-internal sealed class AgentProcesses : IDisposable
+internal sealed class AgentProcesses : IAgentLauncher
 {
     internal const string AgentFlag = "--unjucks-agent";
 
@@ -35,18 +35,18 @@ internal sealed class AgentProcesses : IDisposable
     }
 
     /// <summary>The generation of the slot's current process (how many were started for it before).</summary>
-    internal int Generation(int agent) => _generations[agent];
+    public int Generation(int agent) => _generations[agent];
 
     /// <summary>The pid of the slot's current process (0 before its start or after its exit); any thread.</summary>
-    internal int Pid(int agent) => Volatile.Read(ref _pids[agent]); // acquire: pairs with the writes in Start and Exited.
+    public int Pid(int agent) => Volatile.Read(ref _pids[agent]); // acquire: pairs with the writes in Start and Exited.
 
-    internal bool TryTakeExit(out (int Agent, int Generation, int ExitCode) exit) => _exits.TryDequeue(out exit);
+    public bool TryTakeExit(out (int Agent, int Generation, int ExitCode) exit) => _exits.TryDequeue(out exit);
 
-    internal bool HasExits => !_exits.IsEmpty;
+    public bool HasExits => !_exits.IsEmpty;
 
     /// <summary>Starts a process for the slot. Call on the coordinator thread only.</summary>
     /// <exception cref="InvalidOperationException">The program could not be started (the message says which and why).</exception>
-    internal void Start(int agent)
+    public void Start(int agent)
     {
         int generation = _processes[agent] is null && _generations[agent] == 0 ? 0 : _generations[agent] + 1;
         _generations[agent] = generation;
@@ -111,7 +111,7 @@ internal sealed class AgentProcesses : IDisposable
     }
 
     /// <summary>SIGKILL to the slot's current process (its exit is reported as usual).</summary>
-    internal void Kill(int agent)
+    public void Kill(int agent)
     {
         try
         {
@@ -124,7 +124,7 @@ internal sealed class AgentProcesses : IDisposable
     }
 
     /// <summary>Waits for every process to exit, then kills those still running after <paramref name="timeout"/>.</summary>
-    internal void WaitAllThenKill(TimeSpan timeout)
+    public void WaitAllThenKill(TimeSpan timeout)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         foreach (var p in _processes)

@@ -22,7 +22,9 @@ internal static class AgentRuntime
     private const string KillBeforeRegisterVariable = "UNJUCKS_TEST_KILL_BEFORE_REGISTER"; // "<index>:<generation>"
     private const string KillWhileCommittingVariable = "UNJUCKS_TEST_KILL_WHILE_COMMITTING"; // "<task id>:<attempt>"
 
-    internal static async Task<int> RunAsync(string path, int index, int generation, AgentTaskHandler handler, CancellationToken cancellationToken)
+    // inProcess: an agent thread of the coordinator's process (AgentThreads): no parent-death signal, and the test
+    // hooks that SIGKILL the process are off (they would kill the coordinator).
+    internal static async Task<int> RunAsync(string path, int index, int generation, AgentTaskHandler handler, CancellationToken cancellationToken, bool inProcess = false)
     {
         SessionSegment segment;
         try
@@ -43,13 +45,17 @@ internal static class AgentRuntime
                 return AgentHost.ExitBadArguments;
             }
 
-            LibCSession.Prctl(LibCSession.PR_SET_PDEATHSIG, LibCSession.SIGKILL, 0, 0, 0);
+            if (!inProcess)
+            {
+                LibCSession.Prctl(LibCSession.PR_SET_PDEATHSIG, LibCSession.SIGKILL, 0, 0, 0);
+            }
+
             if (!CoordinatorAlive(segment))
             {
                 return AgentHost.ExitCoordinatorGone;
             }
 
-            if (Environment.GetEnvironmentVariable(KillBeforeRegisterVariable) == $"{index}:{generation}")
+            if (!inProcess && Environment.GetEnvironmentVariable(KillBeforeRegisterVariable) == $"{index}:{generation}")
             {
                 LibC.Kill(Environment.ProcessId, LibCSession.SIGKILL);
             }
@@ -61,13 +67,13 @@ internal static class AgentRuntime
             beat.Start();
             try
             {
-                await Loop(segment, index, sessionData, handler, stop.Token).ConfigureAwait(false);
+                await Loop(segment, index, sessionData, handler, inProcess, stop.Token).ConfigureAwait(false);
             }
             finally
             {
                 stop.Cancel();
                 beat.Join();
-                segment.MarkExited(index);
+                segment.MarkExited(index, generation);
             }
 
             return CoordinatorAlive(segment) ? AgentHost.ExitStopped : AgentHost.ExitCoordinatorGone;
@@ -92,13 +98,13 @@ internal static class AgentRuntime
         }
     }
 
-    private static async Task Loop(SessionSegment segment, int index, byte[] sessionData, AgentTaskHandler handler, CancellationToken token)
+    private static async Task Loop(SessionSegment segment, int index, byte[] sessionData, AgentTaskHandler handler, bool inProcess, CancellationToken token)
     {
         string prefix = SessionFiles.PrefixOf(segment.FilePath);
         var inbox = segment.Inbox(index);
         var table = segment.Table;
         int scanFrom = index * 7919 % segment.SlotCount;
-        string? killWhileCommitting = Environment.GetEnvironmentVariable(KillWhileCommittingVariable);
+        string? killWhileCommitting = inProcess ? null : Environment.GetEnvironmentVariable(KillWhileCommittingVariable);
         Func<bool> idle = () => inbox.Count == 0 && !AnyQueued(table, 0) && !token.IsCancellationRequested;
         int misses = 0;
         while (!token.IsCancellationRequested && !segment.StopRequested)

@@ -31,7 +31,7 @@ internal sealed partial class SessionCoordinator
     private readonly SessionSegment _segment;
     private readonly string _prefix;
     private readonly SchedulerCore _core;
-    private readonly AgentProcesses _processes;
+    private readonly IAgentLauncher _processes;
     private readonly SessionTelemetry _telemetry;
     private readonly TimeProvider _time;
     private readonly List<SchedulerAction> _actions = [];
@@ -80,7 +80,9 @@ internal sealed partial class SessionCoordinator
             StallTimeout = options.StallTimeout,
             StartTimeout = options.StartTimeout,
         }, _time);
-        _processes = new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
+        _processes = options.InProcessHandler is { } handler
+            ? new AgentThreads(handler, segment.FilePath, agents, options.Logger, WakeLoop)
+            : new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
         _telemetry = new SessionTelemetry(options.MeterFactory, () => Volatile.Read(ref _inFlight), CurrentOverhead, AgentsAlive);
         _slotTask = new AgentTaskHandle?[segment.SlotCount];
         _slotEpochSeen = new long[segment.SlotCount];
