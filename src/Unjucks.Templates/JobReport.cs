@@ -39,6 +39,15 @@ public sealed class JobReport
     /// <summary>Every template file's outcome, ordered by id.</summary>
     public IReadOnlyList<TemplateOutcome> Templates { get; }
 
+    /// <summary>How the agents ran.</summary>
+    public RenderMode Mode { get; init; }
+
+    /// <summary>Rounds of the tree rendered (each template appears once per round in <see cref="Templates"/>).</summary>
+    public int Rounds { get; init; } = 1;
+
+    /// <summary>The agent session's own figures (latency, queue time, overhead, deaths); null when nothing was rendered.</summary>
+    public Unjucks.Agents.AgentSessionSummary? Session { get; init; }
+
     /// <summary>The outcomes that are not <see cref="TemplateStatus.Rendered"/>, ordered by id.</summary>
     public IReadOnlyList<TemplateOutcome> Failures { get; }
 

@@ -1,7 +1,26 @@
+// The template job on an agent session: discover once, plan (what cannot run fails here, per template), send the
+// template set and the variables to the agents once (session data), submit one task per (round, template) in
+// dependency order with its dependencies as the session's own, and build the report from the tasks' result
+// records. Agents are processes (this program started again; its Main calls RunAgentAsync) or threads of this
+// process (RenderMode.Threads): the same session, placement, retries and exactly-once either way.
 using System.Diagnostics;
+using System.Globalization;
 using Unjucks.Agents;
+using Unjucks.SharedMemory;
+using Unjucks.Templates.Jobs;
 
 namespace Unjucks.Templates;
+
+/// <summary>How a render job's agents run.</summary>
+public enum RenderMode
+{
+    /// <summary>Agents are threads of this process (no agent program needed).</summary>
+    Threads,
+
+    /// <summary>Agents are processes: this program started again, whose <c>Main</c> calls
+    /// <see cref="RenderJob.RunAgentAsync"/> when <see cref="RenderJob.IsAgentInvocation"/> is true.</summary>
+    Processes,
+}
 
 /// <summary>What <see cref="RenderJob.RunAsync"/> renders and how.</summary>
 public sealed class RenderJobOptions
@@ -18,8 +37,15 @@ public sealed class RenderJobOptions
     /// <summary>K: directories scanned at once (seed default 8).</summary>
     public int DiscoveryConcurrency { get; init; } = TemplateDiscovery.DefaultMaxConcurrency;
 
-    /// <summary>Templates rendered at once; 0 means <see cref="Environment.ProcessorCount"/>.</summary>
-    public int RenderConcurrency { get; init; }
+    /// <summary>Agents (default <see cref="Environment.ProcessorCount"/>).</summary>
+    public int Agents { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Threads (default) or processes.</summary>
+    public RenderMode Mode { get; init; }
+
+    /// <summary>Rounds: the tree is rendered this many times, each into its own folder <c>round-01</c>,
+    /// <c>round-02</c>... (directly into <see cref="OutputDirectory"/> when 1, the default).</summary>
+    public int Rounds { get; init; } = 1;
 
     /// <summary>Undefined variables are errors (see <see cref="TemplateRenderer.Strict"/>).</summary>
     public bool Strict { get; init; }
@@ -27,107 +53,264 @@ public sealed class RenderJobOptions
     /// <summary>Flush each output to the disk before its rename (see <see cref="OutputWriter.Durable"/>).</summary>
     public bool DurableWrites { get; init; }
 
-    /// <summary>Where template tasks run (default <see cref="TaskScheduler.Default"/>).</summary>
-    public TaskScheduler? Scheduler { get; init; }
+    /// <summary>What one render may take (default <see cref="RenderLimits.Default"/>).</summary>
+    public RenderLimits Limits { get; init; } = RenderLimits.Default;
+
+    /// <summary>Processes mode: the agent program (default this program started again; see <see cref="AgentSessionOptions.AgentProcess"/>).</summary>
+    public ProcessStartInfo? AgentProcess { get; init; }
+
+    /// <summary>The folder of the session's files (default the per-user folder under /dev/shm).</summary>
+    public string? SessionDirectory { get; init; }
 }
 
+/// <summary>A point in a running render job, reported a few times per second.</summary>
+/// <param name="Elapsed">Since the job started.</param>
+/// <param name="Completed">Operations ended (rendered or failed), over all rounds.</param>
+/// <param name="Total">Operations in the job (templates x rounds); 0 during discovery.</param>
+/// <param name="Failed">Operations that failed so far (in <paramref name="Completed"/>).</param>
+/// <param name="InFlight">Tasks submitted to the agents and not ended.</param>
+/// <param name="AgentProcessIds">The pid of each agent slot (this process's in threads mode; 0 while one is replaced).</param>
+/// <param name="TasksPerAgent">Operations each agent slot ended so far.</param>
+public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long Total, long Failed, long InFlight, IReadOnlyList<int> AgentProcessIds, IReadOnlyList<long> TasksPerAgent);
+
 /// <summary>
-/// The in-process template job: discover, plan (drop what cannot run), render through
-/// <see cref="DependencyGraph{TKey, TResult}"/> (a template starts as soon as its dependencies are rendered),
-/// write atomically, report. One template's failure never stops the others.
+/// The template job: discover, plan (drop what cannot run), render on an <see cref="AgentSession"/> (a template
+/// starts once its dependencies are written), report. One template's failure, hang or size never stops the others.
 /// </summary>
 public static class RenderJob
 {
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>True in a process a processes-mode render job started as one of its agents.</summary>
+    /// <param name="args">The program's arguments.</param>
+    public static bool IsAgentInvocation(string[] args) => AgentHost.IsAgentInvocation(args);
+
+    /// <summary>Serves a processes-mode render job as one agent until it stops; returns the process exit code.</summary>
+    /// <param name="args">The program's arguments (the session's are at their end).</param>
+    /// <param name="cancellationToken">Stops the agent.</param>
+    public static Task<int> RunAgentAsync(string[] args, CancellationToken cancellationToken = default) =>
+        AgentHost.RunAsync(args, RenderAgent.ProcessHandler(), cancellationToken);
+
+    /// <summary>Removes what killed render jobs left in <paramref name="directory"/>: their sessions' files
+    /// (<see cref="AgentSession.RemoveStale"/>) and their output-claims folders; live jobs are left alone.</summary>
+    /// <param name="directory">The session folder; default the per-user folder under /dev/shm.</param>
+    /// <returns>The paths removed.</returns>
+    public static IReadOnlyList<string> RemoveStale(string? directory = null) =>
+        [.. AgentSession.RemoveStale(directory), .. ClaimsFolders.RemoveOrphans(directory ?? SharedRegionOptions.DefaultDirectory)];
+
     /// <summary>Runs the whole job.</summary>
     /// <param name="options">What to render.</param>
-    /// <param name="cancellationToken">Cancels discovery (throws) or rendering (unstarted templates are reported Canceled).</param>
+    /// <param name="progress">Receives a snapshot a few times per second (may be null).</param>
+    /// <param name="cancellationToken">Cancels the job: agents stop, the session's files are removed, and the call
+    /// throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The report; <see cref="JobReport.Failed"/> is non-zero when any template was not rendered.</returns>
     /// <exception cref="ArgumentException">Bad options (no directories, a reserved or unsupported global variable).</exception>
     /// <exception cref="DirectoryNotFoundException">A template directory does not exist.</exception>
-    public static async Task<JobReport> RunAsync(RenderJobOptions options, CancellationToken cancellationToken = default)
+    public static async Task<JobReport> RunAsync(RenderJobOptions options, IProgress<RenderJobProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.TemplateDirectories.Count == 0)
+        var globals = Validate(options);
+        long started = Stopwatch.GetTimestamp();
+        var discovery = await TemplateDiscovery.DiscoverAsync(options.TemplateDirectories, options.DiscoveryConcurrency, cancellationToken).ConfigureAwait(false);
+        var plan = TemplatePlan.Create(discovery.Templates, discovery.Failures);
+        var ordered = DependencyOrder(plan.Runnable);
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputDirectory));
+        Directory.CreateDirectory(root);
+        int rounds = options.Rounds;
+        var run = new RenderRun(ordered, rounds, (long)rounds * (ordered.Count + plan.Failed.Count), (long)rounds * plan.Failed.Count, options.Agents, started);
+        long renderStarted = Stopwatch.GetTimestamp();
+        AgentSessionSummary? summary = null;
+        if (ordered.Count > 0)
+        {
+            summary = await RenderAsync(options, globals, root, run, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        var renderElapsed = Stopwatch.GetElapsedTime(renderStarted);
+        var outcomes = new List<TemplateOutcome>((int)Math.Min(int.MaxValue, run.Total));
+        for (int r = 0; r < rounds; r++)
+        {
+            foreach (var failed in plan.Failed)
+            {
+                outcomes.Add(r == 0 ? failed : failed with { Timings = default });
+            }
+
+            for (int i = 0; i < ordered.Count; i++)
+            {
+                outcomes.Add(run.Outcome(r, i));
+            }
+        }
+
+        return new JobReport(outcomes, discovery, renderElapsed, Stopwatch.GetElapsedTime(started), root, options.Strict, options.Agents)
+        {
+            Mode = options.Mode,
+            Rounds = rounds,
+            Session = summary,
+        };
+    }
+
+    /// <summary>Where round <paramref name="round"/> (0-based) of <paramref name="rounds"/> writes: the output folder itself for one round.</summary>
+    public static string RoundDirectory(string outputDirectory, int round, int rounds)
+    {
+        if (rounds == 1)
+        {
+            return outputDirectory;
+        }
+
+        var width = Math.Max(2, rounds.ToString(CultureInfo.InvariantCulture).Length);
+        return Path.Combine(outputDirectory, "round-" + (round + 1).ToString(CultureInfo.InvariantCulture).PadLeft(width, '0'));
+    }
+
+    private static Dictionary<string, object?> Validate(RenderJobOptions options)
+    {
+        if (options.TemplateDirectories is null || options.TemplateDirectories.Count == 0)
         {
             throw new ArgumentException("no template directory given; pass at least one.", nameof(options));
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(options.RenderConcurrency);
-        IReadOnlyDictionary<string, object?> globals;
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Agents, 1, nameof(options.Agents));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Rounds, 1, nameof(options.Rounds));
+        ArgumentNullException.ThrowIfNull(options.Limits);
+        options.Limits.Validate();
+        if (options.Mode == RenderMode.Threads && options.AgentProcess is not null)
+        {
+            throw new ArgumentException("AgentProcess is for RenderMode.Processes; threads mode starts no program.", nameof(options));
+        }
+
         try
         {
-            globals = (Dictionary<string, object?>)TemplateValues.Normalize(options.Variables)!;
+            var globals = (Dictionary<string, object?>)TemplateValues.Normalize(options.Variables)!;
             TemplateValues.CheckNotReserved(globals.Keys, "global variables");
+            return globals;
         }
         catch (InvalidDataException e)
         {
             throw new ArgumentException(e.Message, nameof(options), e);
         }
-
-        long started = Stopwatch.GetTimestamp();
-        var discovery = await TemplateDiscovery.DiscoverAsync(options.TemplateDirectories, options.DiscoveryConcurrency, cancellationToken).ConfigureAwait(false);
-        var plan = TemplatePlan.Create(discovery.Templates, discovery.Failures);
-        var renderer = new TemplateRenderer(options.Strict);
-        var writer = new OutputWriter(options.OutputDirectory, options.DurableWrites);
-
-        var graph = new DependencyGraph<string, RenderedTemplate>(StringComparer.Ordinal);
-        foreach (var template in plan.Runnable)
-        {
-            var t = template;
-            graph.Add(t.Id, t.FrontMatter.DependsOn, (context, ct) =>
-            {
-                ct.ThrowIfCancellationRequested();
-                var rendered = renderer.RenderOne(t, context.Dependencies, globals);
-                var write = writer.Write(rendered);
-                return ValueTask.FromResult(rendered with { Timings = rendered.Timings with { Write = write } });
-            });
-        }
-
-        long renderStarted = Stopwatch.GetTimestamp();
-        var result = await graph.RunAsync(options.RenderConcurrency, options.Scheduler, cancellationToken).ConfigureAwait(false);
-        var renderElapsed = Stopwatch.GetElapsedTime(renderStarted);
-
-        var outcomes = new List<TemplateOutcome>(plan.Failed);
-        foreach (var t in plan.Runnable)
-        {
-            outcomes.Add(ToOutcome(t, result.Nodes[t.Id]));
-        }
-
-        outcomes.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id) is var c && c != 0 ? c : string.CompareOrdinal(a.SourcePath, b.SourcePath));
-        return new JobReport(outcomes, discovery, renderElapsed, Stopwatch.GetElapsedTime(started), writer.Root, options.Strict,
-            options.RenderConcurrency == 0 ? Environment.ProcessorCount : options.RenderConcurrency);
     }
 
-    /// <summary>Turns a graph outcome into a report line (exposed for engines that run the same graph elsewhere).</summary>
-    /// <param name="template">The template.</param>
-    /// <param name="node">Its outcome in the dependency graph.</param>
-    /// <returns>The report line.</returns>
-    public static TemplateOutcome ToOutcome(TemplateSource template, NodeOutcome<RenderedTemplate> node)
+    private static async Task<AgentSessionSummary> RenderAsync(RenderJobOptions options, Dictionary<string, object?> globals, string root, RenderRun run,
+        IProgress<RenderJobProgress>? progress, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(template);
-        ArgumentNullException.ThrowIfNull(node);
-        var baseTimings = new TemplateTimings(template.DiscoveryTime, default, default, default);
-        switch (node.Status)
+        var claims = new DirectoryOutputClaims(Path.Combine(options.SessionDirectory ?? SharedRegionOptions.DefaultDirectory, ClaimsFolders.NameFor(Environment.ProcessId)));
+        var limits = options.Limits;
+        try
         {
-            case NodeStatus.Succeeded:
-                return new TemplateOutcome(template.Id, template.SourcePath, TemplateStatus.Rendered, null, node.Result!.OutputPath, node.Result.Timings, node.QueueTime);
-            case NodeStatus.Failed:
-                var error = node.Error is TemplateException te
-                    ? te.Error
-                    : new TemplateError(node.Error is OperationCanceledException ? TemplateErrorKind.Canceled : TemplateErrorKind.Render, template.Id,
-                        $"rendering failed unexpectedly: {node.Error?.GetType().Name}: {node.Error?.Message}");
-                var status = error.Kind == TemplateErrorKind.Canceled ? TemplateStatus.Canceled : TemplateStatus.Failed;
-                return new TemplateOutcome(template.Id, template.SourcePath, status, error, null, baseTimings, node.QueueTime);
-            case NodeStatus.DependencyFailed:
-                var root = node.Error is TemplateException rootError ? rootError.Error : null;
-                var message = root is null
-                    ? $"not rendered: a template it depends on failed ({node.Error?.Message})."
-                    : $"not rendered: it depends, directly or not, on '{root.TemplateId}', which failed ({root.Kind}). Fix '{root.TemplateId}' first.";
-                return new TemplateOutcome(template.Id, template.SourcePath, TemplateStatus.DependencyFailed,
-                    new TemplateError(TemplateErrorKind.DependencyFailed, template.Id, message), null, baseTimings, node.QueueTime);
-            default:
-                return new TemplateOutcome(template.Id, template.SourcePath, TemplateStatus.Canceled,
-                    new TemplateError(TemplateErrorKind.Canceled, template.Id, "not rendered: the job was canceled first."), null, baseTimings, node.QueueTime);
+            var data = new RenderJobData(options.Strict, options.DurableWrites, run.Rounds, root, claims.Directory, limits, globals, run.Templates).Encode();
+            var sessionOptions = new AgentSessionOptions
+            {
+                Agents = options.Agents,
+                Directory = options.SessionDirectory,
+                SessionData = data,
+                InProcessHandler = options.Mode == RenderMode.Threads ? new RenderAgent(RenderJobData.Decode(data)).Handle : null,
+                AgentProcess = options.Mode == RenderMode.Processes ? options.AgentProcess : null,
+                // A backstop only: renders stop themselves at limits.Timeout (checked on every write; loops by step count).
+                LeaseTimeout = (2 * limits.Timeout) + TimeSpan.FromSeconds(10),
+                StartTimeout = TimeSpan.FromSeconds(60),
+            };
+            var session = await AgentSession.StartAsync(sessionOptions, cancellationToken).ConfigureAwait(false);
+            await using (session.ConfigureAwait(false))
+            {
+                using var stopReporting = new CancellationTokenSource();
+                var reporter = progress is null ? Task.CompletedTask : ReportAsync(session, run, progress, stopReporting.Token);
+                try
+                {
+                    await run.SubmitAllAsync(session, cancellationToken).ConfigureAwait(false);
+                    var summary = await session.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    await run.CollectAsync().ConfigureAwait(false);
+                    if (summary.AgentDeaths > 0)
+                    {
+                        RemoveTemporaryFiles(root);
+                    }
+
+                    return summary;
+                }
+                finally
+                {
+                    await stopReporting.CancelAsync().ConfigureAwait(false);
+                    await reporter.ConfigureAwait(false);
+                    progress?.Report(run.Progress(session));
+                }
+            }
+        }
+        finally
+        {
+            claims.DeleteDirectory(); // every agent has stopped (the session is disposed): nobody claims any more.
+        }
+    }
+
+    private static async Task ReportAsync(AgentSession session, RenderRun run, IProgress<RenderJobProgress> progress, CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(ProgressInterval);
+        try
+        {
+            do
+            {
+                progress.Report(run.Progress(session));
+            }
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            // The job ended; the caller reports the final snapshot.
+        }
+    }
+
+    /// <summary>The runnable templates with every template after its dependencies (the plan guarantees no cycle).</summary>
+    private static List<TemplateSource> DependencyOrder(IReadOnlyList<TemplateSource> runnable)
+    {
+        var byId = runnable.ToDictionary(t => t.Id, StringComparer.Ordinal);
+        var order = new List<TemplateSource>(runnable.Count);
+        var state = new Dictionary<string, bool>(StringComparer.Ordinal); // false: on the stack, true: placed
+        foreach (var start in runnable)
+        {
+            if (state.ContainsKey(start.Id))
+            {
+                continue;
+            }
+
+            // Iterative depth-first post-order: a long chain cannot overflow the stack.
+            var stack = new Stack<(TemplateSource Template, int Next)>();
+            stack.Push((start, 0));
+            state[start.Id] = false;
+            while (stack.Count > 0)
+            {
+                var (t, next) = stack.Pop();
+                if (next < t.FrontMatter.DependsOn.Count)
+                {
+                    stack.Push((t, next + 1));
+                    var dep = byId[t.FrontMatter.DependsOn[next]];
+                    if (state.TryAdd(dep.Id, false))
+                    {
+                        stack.Push((dep, 0));
+                    }
+                }
+                else
+                {
+                    state[t.Id] = true;
+                    order.Add(t);
+                }
+            }
+        }
+
+        return order;
+    }
+
+    /// <summary>Removes temporary files a killed agent left between creating one and its rename.</summary>
+    private static void RemoveTemporaryFiles(string outputDirectory)
+    {
+        foreach (var file in Directory.EnumerateFiles(outputDirectory, ".*.tmp", SearchOption.AllDirectories))
+        {
+            if (OutputWriter.IsTemporaryFileName(Path.GetFileName(file)))
+            {
+                try
+                {
+                    File.Delete(file);
+                }
+                catch (IOException)
+                {
+                    // Gone already: the outputs themselves are complete either way.
+                }
+            }
         }
     }
 }

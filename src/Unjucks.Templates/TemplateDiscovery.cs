@@ -1,3 +1,4 @@
+using System.Text;
 // Bounded-concurrency discovery, after the seed's ConcurrentTemplateDiscovery (a semaphore of 8 around
 // per-directory scans): here Parallel.ForEachAsync with MaxDegreeOfParallelism = K does the bounding.
 // Invariants: each directory is scanned by exactly one worker and writes only its own result slot; at
@@ -59,6 +60,17 @@ public sealed class DiscoveryResult
 /// </summary>
 public static class TemplateDiscovery
 {
+    // Bytes that are not UTF-8 are the template's error, not silently U+FFFD in its output and file names.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static string Unreadable(string file, Exception e) => e switch
+    {
+        DecoderFallbackException d => $"'{file}' is not valid UTF-8 (first bad byte at offset {d.Index}); save it as UTF-8.",
+        FileNotFoundException or DirectoryNotFoundException => $"'{file}' cannot be read: it is a link to a file that does not exist; fix or remove the link.",
+        IOException when e.Message.Contains("symbolic links", StringComparison.OrdinalIgnoreCase) => $"'{file}' cannot be read: its links loop; fix or remove the link.",
+        _ => $"'{file}' cannot be read: {e.Message}",
+    };
+
     /// <summary>The seed's default for directories in flight.</summary>
     public const int DefaultMaxConcurrency = 8;
 
@@ -132,7 +144,17 @@ public static class TemplateDiscovery
                     long f0 = Stopwatch.GetTimestamp();
                     var rel = Path.GetRelativePath(root, file);
                     var id = TemplateSource.IdFromRelativePath(rel);
-                    var text = await File.ReadAllTextAsync(file, ct).ConfigureAwait(false);
+                    string text;
+                    try
+                    {
+                        text = StrictUtf8.GetString(await File.ReadAllBytesAsync(file, ct).ConfigureAwait(false));
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or DecoderFallbackException)
+                    {
+                        list.Add((null, new DiscoveryFailure(new TemplateError(TemplateErrorKind.Unreadable, id, Unreadable(file, e)), file), rel));
+                        continue;
+                    }
+
                     try
                     {
                         list.Add((TemplateSource.FromText(id, text, file, TemplateSource.SyntaxOf(file), Stopwatch.GetElapsedTime(f0)), null, rel));

@@ -27,6 +27,12 @@ public enum TemplateErrorKind
     DependencyCycle,
     /// <summary>A template this one depends on (directly or not) failed; the message names it.</summary>
     DependencyFailed,
+    /// <summary>A render limit was exceeded (see <see cref="RenderLimits"/>): nesting depth, time, output size or loop steps.</summary>
+    Limit,
+
+    /// <summary>The template file could not be read: a dangling or looping link, no permission, or bytes that are not UTF-8.</summary>
+    Unreadable,
+
     /// <summary>The job was canceled before this template ran.</summary>
     Canceled,
 }

@@ -47,9 +47,12 @@ public sealed partial class TemplateRenderer
 
     /// <summary>Creates a renderer.</summary>
     /// <param name="strict">Strict mode: reading an undefined variable, or a missing member of a defined one, is an error.</param>
-    public TemplateRenderer(bool strict = false)
+    /// <param name="limits">What one render may take (default <see cref="RenderLimits.Default"/>).</param>
+    public TemplateRenderer(bool strict = false, RenderLimits? limits = null)
     {
         Strict = strict;
+        Limits = limits ?? RenderLimits.Default;
+        Limits.Validate();
         _options = new TemplateOptions
         {
             StrictVariables = strict,
@@ -57,8 +60,13 @@ public sealed partial class TemplateRenderer
             StrictFilters = true,
             // Same bytes on every machine: numbers and dates do not follow the host's culture.
             CultureInfo = CultureInfo.InvariantCulture,
+            // Fluid counts loop iterations against it (and reports reaching it as "maximum level of recursion").
+            MaxSteps = Limits.MaxLoopSteps,
         };
     }
+
+    /// <summary>What one render may take.</summary>
+    public RenderLimits Limits { get; }
 
     /// <summary>Whether undefined variables are errors.</summary>
     public bool Strict { get; }
@@ -127,6 +135,7 @@ public sealed partial class TemplateRenderer
         var parsed = Parse(template);
         long start = Stopwatch.GetTimestamp();
 
+        long deadline = start + (long)(Limits.Timeout.TotalSeconds * Stopwatch.Frequency);
         var context = new TemplateContext(_options);
         foreach (var (name, value) in globals)
         {
@@ -170,23 +179,39 @@ public sealed partial class TemplateRenderer
 
         string output = parsed.To is null
             ? template.Id
-            : RenderFluid(parsed, parsed.To, context, isTo: true).Trim();
+            : RenderFluid(parsed, parsed.To, context, deadline, isTo: true).Trim();
         output = OutputPaths.Normalize(template.Id, output);
         templateInfo["output"] = output;
         context.SetValue("template", templateInfo);
 
-        var content = RenderFluid(parsed, parsed.Body, context, isTo: false);
+        var content = RenderFluid(parsed, parsed.Body, context, deadline, isTo: false);
         var timings = new TemplateTimings(template.DiscoveryTime, parsed.ParseTime, Stopwatch.GetElapsedTime(start), TimeSpan.Zero);
         return new RenderedTemplate(template.Id, output, content, template.FrontMatter.Variables, timings);
     }
 
-    private string RenderFluid(ParsedTemplate parsed, IFluidTemplate fluid, TemplateContext context, bool isTo)
+    private string RenderFluid(ParsedTemplate parsed, IFluidTemplate fluid, TemplateContext context, long deadline, bool isTo)
     {
         var source = parsed.Source;
         var where = isTo ? "front matter 'to'" : "body";
         try
         {
-            return fluid.Render(context);
+            using var writer = new BoundedTextWriter(Limits.MaxOutputBytes, deadline);
+            var pending = fluid.RenderAsync(writer, NullEncoder.Default, context); // no escaping, as Render(context); completes synchronously (no async tags here)
+            if (!pending.IsCompletedSuccessfully)
+            {
+                pending.AsTask().GetAwaiter().GetResult();
+            }
+
+            return writer.ToString();
+        }
+        catch (RenderLimitException e)
+        {
+            throw new TemplateException(new TemplateError(TemplateErrorKind.Limit, source.Id, $"the {where} was stopped: {e.Message}"), e);
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("The maximum level of recursion", StringComparison.Ordinal))
+        {
+            throw new TemplateException(new TemplateError(TemplateErrorKind.Limit, source.Id,
+                $"the {where} was stopped: it ran more than {Limits.MaxLoopSteps:N0} loop steps, or recursed too deep; look for an endless or huge loop."), e);
         }
         catch (FluidException e) when (UndefinedVariable().Match(e.Message) is { Success: true } m)
         {
@@ -221,9 +246,25 @@ public sealed partial class TemplateRenderer
                 $"Nunjucks-only construct{(constructs.Count > 1 ? "s" : "")} that Liquid lacks: {list}.", first.Line, first.Column));
         }
 
+        CheckNesting(source, source.Body, "body");
+        if (source.FrontMatter.To is { } toSource)
+        {
+            CheckNesting(source, toSource, "front matter 'to'");
+        }
+
         var body = ParseFluid(source, source.Body, source.BodyStartLine, "body");
         var to = source.FrontMatter.To is { } toText ? ParseFluid(source, toText, null, "front matter 'to'") : null;
         return new ParsedTemplate(source, body, to, Stopwatch.GetElapsedTime(start));
+    }
+
+    private static void CheckNesting(TemplateSource source, string text, string what)
+    {
+        int depth = NestingDepth.Of(text);
+        if (depth > RenderLimits.MaxNestingDepth)
+        {
+            throw new TemplateException(new TemplateError(TemplateErrorKind.Limit, source.Id,
+                $"the {what} nests blocks {depth} deep; the limit is {RenderLimits.MaxNestingDepth} (deeper nesting would overflow the renderer's stack). Flatten it."));
+        }
     }
 
     private IFluidTemplate ParseFluid(TemplateSource source, string text, int? firstLine, string what)

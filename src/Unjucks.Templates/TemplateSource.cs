@@ -18,8 +18,9 @@ public sealed class TemplateSource
     /// <summary>Extensions that discovery picks up.</summary>
     public static IReadOnlyList<string> Extensions { get; } = [".liquid", ".njk"];
 
-    private TemplateSource(string id, string sourcePath, TemplateSyntax syntax, FrontMatter frontMatter, string body, int bodyStartLine, TimeSpan discoveryTime)
+    private TemplateSource(string id, string sourcePath, TemplateSyntax syntax, FrontMatter frontMatter, string body, int bodyStartLine, TimeSpan discoveryTime, string text)
     {
+        Text = text;
         Id = id;
         SourcePath = sourcePath;
         Syntax = syntax;
@@ -34,6 +35,9 @@ public sealed class TemplateSource
     /// separators (<c>components/button</c> for <c>components/button.liquid</c>).
     /// </summary>
     public string Id { get; }
+
+    /// <summary>The whole file as read (front matter and body): what a render job sends its agents.</summary>
+    internal string Text { get; }
 
     /// <summary>The full path of the template file ("" for templates made from text).</summary>
     public string SourcePath { get; }
@@ -70,7 +74,7 @@ public sealed class TemplateSource
         ArgumentNullException.ThrowIfNull(text);
         ValidateId(id);
         var (frontMatter, body, bodyStart) = FrontMatterParser.Split(id, text);
-        return new TemplateSource(id, sourcePath, syntax, frontMatter, body, bodyStart, discoveryTime);
+        return new TemplateSource(id, sourcePath, syntax, frontMatter, body, bodyStart, discoveryTime, text);
     }
 
     /// <summary>The id of the file at <paramref name="relativePath"/> (separators normalised, extension removed).</summary>

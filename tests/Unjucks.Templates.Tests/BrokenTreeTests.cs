@@ -13,7 +13,7 @@ public sealed class BrokenTreeTests
         OutputDirectory = output,
         Variables = Globals,
         Strict = strict,
-        RenderConcurrency = 3,
+        Agents = 3,
     });
 
     private static TemplateOutcome Outcome(JobReport report, string id) =>

@@ -75,7 +75,7 @@ public sealed class PlanTests
 
         // Plus fan-in: one template depending on every link, independent of order of submission.
         TempDir.Write(dir.Sub("t"), "all.liquid", "---\nto: all.txt\ndependsOn:\n" + string.Concat(Enumerable.Range(0, Length).Select(i => $"  - chain/n{i:D2}\n")) + "---\n{% for d in dependencies %}{{ d.id }};{% endfor %}");
-        var report = await RenderJob.RunAsync(new RenderJobOptions { TemplateDirectories = [dir.Sub("t")], OutputDirectory = dir.Sub("out"), RenderConcurrency = 4, Strict = true });
+        var report = await RenderJob.RunAsync(new RenderJobOptions { TemplateDirectories = [dir.Sub("t")], OutputDirectory = dir.Sub("out"), Agents = 4, Strict = true });
         Assert.That(report.Failures, Is.Empty, () => report.Describe());
         var last = await File.ReadAllTextAsync(Path.Combine(dir.Sub("out"), $"n{Length - 1:D2}.txt"));
         var all = await File.ReadAllTextAsync(Path.Combine(dir.Sub("out"), "all.txt"));

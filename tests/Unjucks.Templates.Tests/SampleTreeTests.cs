@@ -12,7 +12,7 @@ public sealed class SampleTreeTests
             TemplateDirectories = [samples.TemplatesDirectory],
             OutputDirectory = dir.Sub(outName),
             Variables = TemplateValues.LoadFile(samples.VariablesFile),
-            RenderConcurrency = renderConcurrency,
+            Agents = renderConcurrency,
             Strict = strict,
         });
         return (report, HashTree(dir.Sub(outName)));
