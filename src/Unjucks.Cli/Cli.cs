@@ -71,7 +71,6 @@ public static class Cli
             InspectCommand.Create(context),
             GcCommand.Create(context),
             BenchCommand.Create(context),
-            AgentCommand.Create(context),
         };
 
     private static InvocationConfiguration Configuration(TextWriter output, TextWriter error) => new()

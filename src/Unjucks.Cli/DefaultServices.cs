@@ -5,13 +5,13 @@ using Unjucks.Cli.Engine;
 namespace Unjucks.Cli;
 
 /// <summary>
-/// The real surroundings of the tool. The job engine (<see cref="ProcessesJobEngine"/>) runs agents as processes (the
+/// The real surroundings of the tool. The job engine (<see cref="TemplateJobEngine"/>) runs agents as processes (the
 /// default) or as threads of this process, over the same region and engine; the region inspector reads the per-user region directory
 /// (<see cref="RegionInspector"/>), and the GC coordinator runs its rounds there (<see cref="GcCoordinatorAdapter"/>).
 /// </summary>
 internal sealed class DefaultServices : ICliServices
 {
-    public IJobEngine CreateJobEngine() => new ProcessesJobEngine();
+    public IJobEngine CreateJobEngine() => new TemplateJobEngine();
 
     public IRegionInspector CreateRegionInspector() => new RegionInspector();
 

@@ -1,4 +1,11 @@
 using Unjucks.Cli;
+using Unjucks.Templates;
+
+// Started by a processes-mode job as one of its agents: serve it (the session's arguments end the command line).
+if (RenderJob.IsAgentInvocation(args))
+{
+    return await RenderJob.RunAgentAsync(args);
+}
 
 // Not disposed: the handler below may still run while the process exits.
 var cancellation = new CancellationTokenSource();

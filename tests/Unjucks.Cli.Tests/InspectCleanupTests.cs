@@ -52,7 +52,7 @@ internal sealed class InspectCleanupTests : InspectTestBase
         Assert.Multiple(() =>
         {
             Assert.That(removed.Select(r => r.Path), Is.EqualTo(new[] { dead }));
-            Assert.That(removed.Single().Reason, Does.Contain("coordinator (pid").And.Contain("is gone"));
+            Assert.That(removed.Single().Reason, Does.Contain("render job whose coordinator is gone"));
             Assert.That(removed.Single().SizeBytes, Is.EqualTo(3));
             Assert.That(Directory.Exists(dead), Is.False);
             Assert.That(Directory.Exists(live), Is.True, "a running coordinator's claims stay");

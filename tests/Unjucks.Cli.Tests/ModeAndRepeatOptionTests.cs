@@ -3,7 +3,7 @@ using Unjucks.Cli.Engine;
 
 namespace Unjucks.Cli.Tests;
 
-/// <summary>--mode (default processes), --repeat and --lease-timeout, against the fake engine.</summary>
+/// <summary>--mode (default processes), --repeat, --template-timeout and --max-output, against the fake engine.</summary>
 [TestFixture]
 public sealed class ModeAndRepeatOptionTests
 {
@@ -51,25 +51,28 @@ public sealed class ModeAndRepeatOptionTests
     }
 
     [Test]
-    public async Task LeaseTimeoutIsOffByDefaultAndGivenInSeconds()
+    public async Task TemplateLimitsAreTheLibrarysByDefaultAndGivenInSecondsAndMebibytes()
     {
         using var work = new TempDirectory();
         var services = new FakeServices { CurrentDirectory = work.Path };
 
         await CliRun.InvokeAsync(services, "run", "--out", "out");
-        var given = await CliRun.InvokeAsync(services, "run", "--out", "out", "--lease-timeout", "30");
+        var given = await CliRun.InvokeAsync(services, "run", "--out", "out", "--template-timeout", "30", "--max-output", "2");
 
         Assert.That(given.ExitCode, Is.Zero, given.ToString());
-        Assert.That(services.Engine.Requests.Select(r => r.LeaseTimeout), Is.EqualTo(new TimeSpan?[] { null, TimeSpan.FromSeconds(30) }));
+        Assert.That(services.Engine.Requests.Select(r => r.TemplateTimeout), Is.EqualTo(new TimeSpan?[] { null, TimeSpan.FromSeconds(30) }));
+        Assert.That(services.Engine.Requests.Select(r => r.MaxOutputBytes), Is.EqualTo(new long?[] { null, 2L << 20 }));
     }
 
     [TestCase("--repeat", "0")]
     [TestCase("--repeat", "x")]
     [TestCase("--repeat", "10001")]
-    [TestCase("--lease-timeout", "0")]
-    [TestCase("--lease-timeout", "-5")]
-    [TestCase("--lease-timeout", "soon")]
-    [TestCase("--lease-timeout", "86401")]
+    [TestCase("--template-timeout", "0")]
+    [TestCase("--template-timeout", "-5")]
+    [TestCase("--template-timeout", "soon")]
+    [TestCase("--template-timeout", "86401")]
+    [TestCase("--max-output", "0")]
+    [TestCase("--max-output", "4097")]
     public async Task AnOutOfRangeNumberIsAUsageError(string option, string value)
     {
         var services = new FakeServices();

@@ -92,7 +92,7 @@ public sealed class ProcessesEngineTests
         });
 
         // The engine's summary, exactly: one failure per template, with its kind, line and the agent's message.
-        var summary = await new ProcessesJobEngine().RunAsync(
+        var summary = await new TemplateJobEngine().RunAsync(
             new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Processes, Path.Combine(work.Path, "vars.json")), null, None)
             .WaitAsync(TimeSpan.FromMinutes(1));
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
@@ -127,7 +127,7 @@ public sealed class ProcessesEngineTests
         Write(templates, "other.liquid", "---\nto: other.txt\n---\nfine\n");
         var claimsBefore = ClaimDirectories();
 
-        var summary = await new ProcessesJobEngine().RunAsync(
+        var summary = await new TemplateJobEngine().RunAsync(
             new JobRequest(2, [templates], Path.Combine(work.Path, "out"), mode, null), null, None)
             .WaitAsync(TimeSpan.FromMinutes(2));
 
@@ -185,7 +185,7 @@ public sealed class ProcessesEngineTests
         using var work = new TempDirectory();
         var snapshots = new ConcurrentQueue<JobSnapshot>();
 
-        var summary = await new ProcessesJobEngine { SnapshotInterval = TimeSpan.FromMilliseconds(50) }.RunAsync(
+        var summary = await new TemplateJobEngine().RunAsync(
             new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 2), new Collecting(snapshots.Enqueue), None)
             .WaitAsync(TimeSpan.FromMinutes(1));
 
@@ -235,7 +235,7 @@ public sealed class ProcessesEngineTests
         });
 
         Assert.That(
-            async () => await new ProcessesJobEngine { SnapshotInterval = TimeSpan.FromMilliseconds(50) }.RunAsync(
+            async () => await new TemplateJobEngine().RunAsync(
                 new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 50), progress, cancellation.Token).WaitAsync(TimeSpan.FromMinutes(1)),
             Throws.InstanceOf<OperationCanceledException>());
         Assert.That(pids, Is.Not.Empty, "a snapshot named the agents");
@@ -243,34 +243,6 @@ public sealed class ProcessesEngineTests
         {
             Assert.That(Exited(pid), Is.True, $"agent pid {pid} still runs after the cancelled job");
         }
-    }
-
-    [Test]
-    public async Task AGcRoundOnARunningProcessesJobIsAcknowledgedByEveryAgent()
-    {
-        using var work = new TempDirectory();
-        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var engine = new ProcessesJobEngine { SnapshotInterval = TimeSpan.FromMilliseconds(50) };
-        var job = engine.RunAsync(new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 40),
-            new Collecting(s =>
-            {
-                if (s.Completed > 0 && s.Completed < s.Total)
-                {
-                    running.TrySetResult();
-                }
-            }), None);
-
-        await Task.WhenAny(running.Task, job).WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.That(running.Task.IsCompleted, Is.True, "the job ended before it was seen running");
-        // This test process is the job's coordinator: its session region is the one this pid created.
-        var region = new RegionInspector().ListRegions().Single(r => r.CreatorPid == Environment.ProcessId && r.Problem is null);
-        var report = await new GcCoordinatorAdapter().RunRoundAsync(region.Name, TimeSpan.FromSeconds(20), None).WaitAsync(TimeSpan.FromMinutes(1));
-        var summary = await job.WaitAsync(TimeSpan.FromMinutes(2));
-
-        Assert.That(report.Agents.Select(a => a.Outcome).ToList(), Has.Count.EqualTo(2).And.All.EqualTo(GcOutcome.Acknowledged),
-            string.Join("\n", report.Agents));
-        Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
-        Assert.That(summary.Succeeded, Is.EqualTo(221 * 40), "the paused agents resumed and finished the job");
     }
 
     private static bool Exited(int pid)
@@ -347,7 +319,7 @@ public sealed class ProcessesEngineTests
 
         private sealed class Engine(KillOneAgent killer) : IJobEngine
         {
-            private readonly ProcessesJobEngine _inner = new() { SnapshotInterval = TimeSpan.FromMilliseconds(50) };
+            private readonly TemplateJobEngine _inner = new();
 
             public Task<JobSummary> RunAsync(JobRequest request, IProgress<JobSnapshot>? progress, CancellationToken cancellationToken) =>
                 _inner.RunAsync(request, new Collecting(s =>

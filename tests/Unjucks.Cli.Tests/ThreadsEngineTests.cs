@@ -74,7 +74,7 @@ public sealed class ThreadsEngineTests
 
         // The engine's summary, exactly: one failure per template, with its kind.
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
-        var summary = await new ProcessesJobEngine().RunAsync(
+        var summary = await new TemplateJobEngine().RunAsync(
             new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Threads, Path.Combine(work.Path, "vars.json")),
             new CollectingProgress(snapshots), None);
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
@@ -121,7 +121,7 @@ public sealed class ThreadsEngineTests
         using var work = new TempDirectory();
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
 
-        var summary = await new ProcessesJobEngine().RunAsync(
+        var summary = await new TemplateJobEngine().RunAsync(
             new JobRequest(3, [], work.Path, EngineMode.Threads, null, Repeat: 2), new CollectingProgress(snapshots), None);
 
         var last = snapshots.Last();
@@ -161,7 +161,7 @@ public sealed class ThreadsEngineTests
 
         // 50 rounds on one agent last far longer than the first 250 ms snapshot.
         Assert.That(
-            async () => await new ProcessesJobEngine().RunAsync(
+            async () => await new TemplateJobEngine().RunAsync(
                 new JobRequest(1, [], work.Path, EngineMode.Threads, null, Repeat: 50), progress, cancellation.Token),
             Throws.InstanceOf<OperationCanceledException>());
     }

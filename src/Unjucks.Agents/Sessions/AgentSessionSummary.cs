@@ -45,6 +45,9 @@ public sealed class AgentSessionSummary
     /// start on an agent.</summary>
     public TimeSpan QueueTimeP50 { get; init; }
 
+    /// <summary>Queue time (ready to started), mean.</summary>
+    public TimeSpan QueueTimeMean { get; init; }
+
     /// <summary>Queue time (ready to started), 99th percentile.</summary>
     public TimeSpan QueueTimeP99 { get; init; }
 

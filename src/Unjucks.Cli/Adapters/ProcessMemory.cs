@@ -1,56 +1,65 @@
-using System.Diagnostics;
+using System.Globalization;
 
 namespace Unjucks.Cli.Adapters;
 
 /// <summary>
-/// Memory of a job: the working sets (RSS) of this process and of the given agent processes (each pid once), summed.
-/// Keeps one <see cref="Process"/> per pid (refreshed per sample); a process that is gone counts 0.
+/// Memory of a job: the proportional set size (PSS, <c>/proc/&lt;pid&gt;/smaps_rollup</c>) of this process and of each
+/// agent process, summed, so pages shared between them (the session's shared memory, the runtime's files) count
+/// once in total instead of once per process as with RSS. Also each agent's anonymous (private heap) memory.
+/// A process that is gone counts 0.
 /// </summary>
-internal sealed class ProcessMemory
+internal static class ProcessMemory
 {
-    private readonly Dictionary<int, Process?> _processes = [];
-
-    public long Sample(IEnumerable<int> pids)
+    /// <summary>The summed PSS of this process and <paramref name="pids"/> (each once), and the largest anonymous size among the agents.</summary>
+    public static (long PssBytes, long MaxAgentAnonymousBytes) Sample(IEnumerable<int> pids)
     {
-        long bytes = Environment.WorkingSet;
         var self = Environment.ProcessId;
+        long pss = Read(self).Pss;
+        long anonymous = 0;
         foreach (var pid in pids.Distinct())
         {
-            if (pid == self)
+            if (pid == self || pid <= 0)
             {
-                continue; // thread agents (threads mode) live in this process: counted once, above.
+                continue; // thread agents live in this process: counted once, above.
             }
 
-            if (!_processes.TryGetValue(pid, out var process))
-            {
-                try
-                {
-                    process = Process.GetProcessById(pid);
-                }
-                catch (ArgumentException)
-                {
-                    process = null; // already gone
-                }
-
-                _processes[pid] = process;
-            }
-
-            if (process is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                process.Refresh();
-                bytes += process.WorkingSet64;
-            }
-            catch (InvalidOperationException)
-            {
-                // Exited between the refresh and the read.
-            }
+            var (p, a) = Read(pid);
+            pss += p;
+            anonymous = Math.Max(anonymous, a);
         }
 
-        return bytes;
+        return (pss, anonymous);
+    }
+
+    private static (long Pss, long Anonymous) Read(int pid)
+    {
+        long pss = 0;
+        long anonymous = 0;
+        try
+        {
+            foreach (var line in File.ReadLines(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/smaps_rollup")))
+            {
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    pss = Kilobytes(line);
+                }
+                else if (line.StartsWith("Anonymous:", StringComparison.Ordinal))
+                {
+                    anonymous = Kilobytes(line);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone, or not ours to read.
+        }
+
+        return (pss, anonymous);
+    }
+
+    private static long Kilobytes(string line)
+    {
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length >= 2 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long kb) ? kb * 1024 : 0;
     }
 }

@@ -14,7 +14,7 @@
 //      opened the region without registering, a creator that is still writing the header, and a registrant caught
 //      between flock and publish.
 // Files we may not open (another owner, group/world-writable) are reported by the listing and never removed.
-// Without a NAME, cleanup also removes the output-claims directories that killed coordinators left (ClaimsDirectories).
+// Without a NAME, cleanup also removes the output-claims directories that killed coordinators left (Unjucks.Templates.RenderJob.RemoveStale).
 // Known window: a process that opens a region in the milliseconds between the /proc scan and the unlink keeps a
 // mapping of a file that no longer has a name (it works alone; others cannot join it).
 using Unjucks.Cli.Engine;
@@ -148,7 +148,8 @@ internal sealed class RegionInspector : IRegionInspector
 
         if (name is null)
         {
-            removed.AddRange(ClaimsDirectories.RemoveOrphans(Directory));
+            // What killed render jobs left: their sessions' files and output-claims folders (the library knows them all).
+            removed.AddRange(Unjucks.Templates.RenderJob.RemoveStale(Directory).Select(p => new RemovedRegion(Path.GetFileName(p), p, 0, "left by a render job whose coordinator is gone")));
         }
 
         return removed;

@@ -90,17 +90,29 @@ internal static class CommonOptions
         };
     }
 
-    /// <summary>The longest --lease-timeout: one day.</summary>
-    public const int MaxLeaseTimeoutSeconds = 86_400;
+    /// <summary>The longest --template-timeout: one day.</summary>
+    public const int MaxTemplateTimeoutSeconds = 86_400;
 
-    public static Option<int?> LeaseTimeout()
+    public static Option<int?> TemplateTimeout()
     {
-        return new Option<int?>("--lease-timeout")
+        return new Option<int?>("--template-timeout")
         {
-            Description = "Take an agent whose template task runs longer than SECONDS as hung: end it and finish its tasks on the " +
-                $"other agents (1 to {MaxLeaseTimeoutSeconds}; default: no time-out). Set it well above the slowest template.",
+            Description = $"Fail a template whose render takes longer than SECONDS (1 to {MaxTemplateTimeoutSeconds}; default 10); the others still render.",
             HelpName = "SECONDS",
-            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--lease-timeout", 1, MaxLeaseTimeoutSeconds),
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--template-timeout", 1, MaxTemplateTimeoutSeconds),
+        };
+    }
+
+    /// <summary>The largest --max-output, MiB: 4 GiB.</summary>
+    public const int MaxOutputMegabytes = 4096;
+
+    public static Option<int?> MaxOutput()
+    {
+        return new Option<int?>("--max-output")
+        {
+            Description = $"Fail a template whose output passes MIB mebibytes (1 to {MaxOutputMegabytes}; default 64); the others still render.",
+            HelpName = "MIB",
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--max-output", 1, MaxOutputMegabytes),
         };
     }
 

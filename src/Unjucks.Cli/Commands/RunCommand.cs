@@ -21,7 +21,8 @@ internal static class RunCommand
         var mode = CommonOptions.Mode();
         var variables = CommonOptions.VariablesFile(() => context.Services.CurrentDirectory);
         var repeat = CommonOptions.Repeat();
-        var leaseTimeout = CommonOptions.LeaseTimeout();
+        var templateTimeout = CommonOptions.TemplateTimeout();
+        var maxOutput = CommonOptions.MaxOutput();
         var noDashboard = new Option<bool>("--no-dashboard")
         {
             Description = "Print plain progress lines even on a terminal.",
@@ -29,7 +30,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Render templates with N agents (default: the bundled samples, 4 agents, into a temporary folder).")
         {
-            agents, templates, output, mode, variables, repeat, leaseTimeout, noDashboard,
+            agents, templates, output, mode, variables, repeat, templateTimeout, maxOutput, noDashboard,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -39,7 +40,8 @@ internal static class RunCommand
             parse.GetValue(mode),
             parse.GetValue(variables),
             CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
-            parse.GetValue(leaseTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            parse.GetValue(templateTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            parse.GetValue(maxOutput) is { } mib ? (long)mib << 20 : null,
             parse.GetValue(noDashboard),
             cancellationToken));
         return command;
@@ -53,7 +55,8 @@ internal static class RunCommand
         EngineMode mode,
         string? variables,
         int repeat,
-        TimeSpan? leaseTimeout,
+        TimeSpan? templateTimeout,
+        long? maxOutputBytes,
         bool noDashboard,
         CancellationToken cancellationToken)
     {
@@ -71,7 +74,8 @@ internal static class RunCommand
             mode,
             variables is null ? null : context.FullPath(variables),
             repeat,
-            leaseTimeout);
+            templateTimeout,
+            maxOutputBytes);
         var what = request.UsesBundledSamples ? "the bundled samples" : string.Join(", ", request.TemplateDirectories);
         var rounds = repeat == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" {repeat} times (round-NN subfolders)");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -16,10 +16,8 @@ namespace Unjucks.Cli.Engine;
 /// <c>round-01</c>, <c>round-02</c>... of <paramref name="OutputDirectory"/> (directly into it when 1). Every round is
 /// an independent copy of the dependency graph, all submitted at once; templates are parsed once per agent.
 /// </param>
-/// <param name="LeaseTimeout">
-/// When set, an agent whose template task runs longer than this is taken as hung: it is ended and its tasks finish on
-/// the other agents (see <c>JobCoordinatorOptions.LeaseTimeout</c>). Null: no time-out.
-/// </param>
+/// <param name="TemplateTimeout">Time one template's render may take before it is that template's error (null: the library's default, 10 s).</param>
+/// <param name="MaxOutputBytes">Largest output of one template, UTF-8 bytes (null: the library's default, 64 MiB).</param>
 public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
@@ -27,7 +25,8 @@ public sealed record JobRequest(
     EngineMode Mode,
     string? VariablesFile,
     int Repeat = 1,
-    TimeSpan? LeaseTimeout = null)
+    TimeSpan? TemplateTimeout = null,
+    long? MaxOutputBytes = null)
 {
     /// <summary>True when the job renders the engine's bundled samples (no template directory given).</summary>
     public bool UsesBundledSamples => TemplateDirectories.Count == 0;

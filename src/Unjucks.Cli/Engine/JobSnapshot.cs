@@ -39,7 +39,7 @@ public sealed record JobAlert(AlertSeverity Severity, string Message);
 /// <param name="OperationsPerSecond">Recent throughput, operations per second.</param>
 /// <param name="LatencyP95">95th percentile of one operation's latency so far.</param>
 /// <param name="QueueDepth">Tasks waiting in all queues and deques.</param>
-/// <param name="MemoryBytes">Memory in use by the job: threads mode, this process's managed heap; processes mode, the working sets (RSS) of the coordinator and the live agent processes, summed.</param>
+/// <param name="MemoryBytes">Memory in use by the job: the proportional set sizes (PSS) of this process and the live agent processes, summed (shared pages once).</param>
 /// <param name="Alerts">Alerts active now; empty when none.</param>
 public sealed record JobSnapshot(
     TimeSpan Elapsed,

@@ -38,8 +38,8 @@ public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Rend
 /// </param>
 /// <param name="Latency">Per-operation latency percentiles.</param>
 /// <param name="MemoryMegabytes">
-/// Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>): the managed heap of this
-/// process in threads mode; the working sets (RSS) of the coordinator and every agent process, summed, in processes mode.
+/// Peak memory of the job in MiB (same measure as <see cref="JobSnapshot.MemoryBytes"/>): the proportional set sizes
+/// (PSS) of this process and every agent process, summed, so shared pages count once.
 /// </param>
 /// <param name="CoordinationOverheadPercent">Time spent coordinating (queues, steals, leases, messages) as a percentage of total agent time.</param>
 /// <param name="LoadCoefficientOfVariation">Standard deviation / mean of tasks done per agent (0 = perfectly even).</param>
@@ -76,6 +76,9 @@ public sealed record JobSummary(
     /// <summary>What one operation is, for summaries and reports.</summary>
     public const string OperationDefinition =
         "one operation = one template rendered and written (parsed once per agent; rendered; written through a temporary file and a rename)";
+
+    /// <summary>Peak anonymous (private heap) memory of the largest agent process, MiB (0 in threads mode).</summary>
+    public double PeakAgentPrivateMegabytes { get; init; }
 
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;

@@ -307,6 +307,7 @@ internal sealed partial class SessionCoordinator
                 LatencyP50 = Nanos(_latency, 50),
                 LatencyP95 = Nanos(_latency, 95),
                 LatencyP99 = Nanos(_latency, 99),
+                QueueTimeMean = _queueTime.TotalCount == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)(HdrHistogram.HistogramExtensions.GetMean(_queueTime) / 100)),
                 QueueTimeP50 = Nanos(_queueTime, 50),
                 QueueTimeP99 = Nanos(_queueTime, 99),
                 PickupLatencyP50 = Nanos(_pickup, 50),
