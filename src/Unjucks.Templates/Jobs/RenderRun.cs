@@ -16,6 +16,7 @@ internal sealed class RenderRun
     private readonly long _failedBefore;
     private readonly long _started;
     private Task? _collector;
+    private long _submitted;
     private long _completed;
     private long _failed;
 
@@ -65,6 +66,7 @@ internal sealed class RenderRun
 
                 var handle = await session.SubmitAsync(RenderTaskCodec.Payload(r, i), deps, cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _handles[At(r, i)], handle); // release: the collector reads it after its acquire below.
+                Interlocked.Increment(ref _submitted); // one writer; atomic for the reporter's read
             }
         }
     }
@@ -84,12 +86,7 @@ internal sealed class RenderRun
         }
 
         long completed = Interlocked.Read(ref _completed); // atomic read of the collector's counter
-        long submitted = 0;
-        for (long i = Math.Max(0, completed - 1); i < _handles.Length && Volatile.Read(ref _handles[i]) is not null; i++) // acquire: pairs with SubmitAllAsync
-        {
-            submitted = i + 1;
-        }
-
+        long submitted = Interlocked.Read(ref _submitted); // atomic read of the submitter's counter
         return new RenderJobProgress(Stopwatch.GetElapsedTime(_started), _failedBefore + completed, Total, _failedBefore + Interlocked.Read(ref _failed),
             Math.Max(0, submitted - completed), session.AgentProcessIds, perAgent);
     }
