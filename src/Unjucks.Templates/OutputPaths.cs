@@ -48,6 +48,11 @@ public static partial class OutputPaths
             throw Refuse(templateId, path, "it names a directory, not a file");
         }
 
+        if (segments is [OutputFolderLock.FileName])
+        {
+            throw Refuse(templateId, path, "it is the render job's lock file");
+        }
+
         return string.Join('/', segments);
     }
 

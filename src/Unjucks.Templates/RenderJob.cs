@@ -106,16 +106,19 @@ public static class RenderJob
     /// <returns>The report; <see cref="JobReport.Failed"/> is non-zero when any template was not rendered.</returns>
     /// <exception cref="ArgumentException">Bad options (no directories, a reserved or unsupported global variable).</exception>
     /// <exception cref="DirectoryNotFoundException">A template directory does not exist.</exception>
+    /// <exception cref="OutputFolderInUseException">Another render job is writing into the same output folder.</exception>
+    /// <exception cref="UnauthorizedAccessException">The output folder is not writable by this user.</exception>
     public static async Task<JobReport> RunAsync(RenderJobOptions options, IProgress<RenderJobProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var globals = Validate(options);
         long started = Stopwatch.GetTimestamp();
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputDirectory));
+        Directory.CreateDirectory(root);
+        using var folderLock = OutputFolderLock.Acquire(root); // before anything is read or started: one job per folder
         var discovery = await TemplateDiscovery.DiscoverAsync(options.TemplateDirectories, options.DiscoveryConcurrency, cancellationToken).ConfigureAwait(false);
         var plan = TemplatePlan.Create(discovery.Templates, discovery.Failures);
         var ordered = DependencyOrder(plan.Runnable);
-        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.OutputDirectory));
-        Directory.CreateDirectory(root);
         int rounds = options.Rounds;
         var run = new RenderRun(ordered, rounds, (long)rounds * (ordered.Count + plan.Failed.Count), (long)rounds * plan.Failed.Count, options.Agents, started);
         long renderStarted = Stopwatch.GetTimestamp();
@@ -193,6 +196,7 @@ public static class RenderJob
     {
         var claims = new DirectoryOutputClaims(Path.Combine(options.SessionDirectory ?? SharedRegionOptions.DefaultDirectory, ClaimsFolders.NameFor(Environment.ProcessId)));
         var limits = options.Limits;
+        bool clean = false; // true once every task ended with no agent lost
         try
         {
             var data = new RenderJobData(options.Strict, options.DurableWrites, run.Rounds, root, claims.Directory, limits, globals, run.Templates).Encode();
@@ -217,11 +221,7 @@ public static class RenderJob
                     await run.SubmitAllAsync(session, cancellationToken).ConfigureAwait(false);
                     var summary = await session.CompleteAsync(cancellationToken).ConfigureAwait(false);
                     await run.CollectAsync().ConfigureAwait(false);
-                    if (summary.AgentDeaths > 0)
-                    {
-                        RemoveTemporaryFiles(root);
-                    }
-
+                    clean = summary.AgentDeaths == 0;
                     return summary;
                 }
                 finally
@@ -234,7 +234,13 @@ public static class RenderJob
         }
         finally
         {
-            claims.DeleteDirectory(); // every agent has stopped (the session is disposed): nobody claims any more.
+            // Every agent has stopped (the session is disposed): nobody claims or writes any more. An agent that
+            // died, or was stopped by cancellation, between creating a temporary file and its rename left it behind.
+            claims.DeleteDirectory();
+            if (!clean)
+            {
+                RemoveTemporaryFiles(root);
+            }
         }
     }
 

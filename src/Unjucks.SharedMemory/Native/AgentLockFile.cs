@@ -53,7 +53,8 @@ internal sealed class AgentLockFile : IDisposable
         }
     }
 
-    private static bool TryFlock(int fd)
+    /// <summary>flock(LOCK_EX|LOCK_NB), retried on EINTR: true when taken, false when another descriptor holds it.</summary>
+    internal static bool TryFlock(int fd)
     {
         while (true)
         {

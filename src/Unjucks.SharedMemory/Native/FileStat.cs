@@ -31,6 +31,40 @@ internal static class FileStat
         }
     }
 
+    /// <summary>Device and inode of an open descriptor: what a path must still name for a lock on it to count.</summary>
+    internal static unsafe (ulong Device, ulong Inode) Identity(int fd)
+    {
+        byte* buffer = stackalloc byte[StatLayout.BufferSize];
+        // SAFETY: as in Stat: the buffer is larger than struct stat; st_dev and st_ino are its first two 8-byte
+        // fields on x86_64 and arm64 alike.
+        if (LibC.Fstat(fd, buffer) != 0)
+        {
+            throw new IOException($"fstat failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+
+        return (*(ulong*)buffer, *(ulong*)(buffer + 8));
+    }
+
+    /// <summary>Device and inode <paramref name="path"/> names now (not following a final link); null when it names nothing.</summary>
+    internal static (ulong Device, ulong Inode)? IdentityOf(string path)
+    {
+        const int O_RDONLY = 0, O_NOFOLLOW = 0x20000, O_PATH = 0x200000; // same values on x86_64 and asm-generic (arm64)
+        int fd = LibCFiles.Open(path, O_RDONLY | O_NOFOLLOW | O_PATH | LibCFiles.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Identity(fd);
+        }
+        finally
+        {
+            LibCFiles.Close(fd);
+        }
+    }
+
     /// <summary>Owner uid and mode bits of a path (a folder too), without following a final symbolic link.</summary>
     internal static unsafe (uint Uid, uint Mode) StatNoFollow(string path)
     {
