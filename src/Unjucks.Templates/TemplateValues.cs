@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -26,18 +27,30 @@ public static class TemplateValues
     /// </summary>
     /// <param name="path">The file.</param>
     /// <returns>The variables, normalised.</returns>
-    /// <exception cref="InvalidDataException">The file is not YAML/JSON, its root is not a map, or it uses a reserved name.</exception>
+    /// <exception cref="InvalidDataException">The file is not UTF-8, is empty, is not YAML/JSON, its root is not a map, or it uses a reserved name.</exception>
     public static IReadOnlyDictionary<string, object?> LoadFile(string path)
     {
-        var text = File.ReadAllText(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, StrictUtf8);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"{path}: not valid UTF-8 (byte {e.Index} of the first bad sequence); save it as UTF-8.", e);
+        }
+
         return Parse(text, path);
     }
+
+    /// <summary>UTF-8 that throws on invalid bytes instead of replacing them with U+FFFD.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Parses a YAML or JSON map of variables (see <see cref="LoadFile"/>).</summary>
     /// <param name="text">The document.</param>
     /// <param name="what">Names the document in error messages (a path, "--vars").</param>
     /// <returns>The variables, normalised.</returns>
-    /// <exception cref="InvalidDataException">The text is not YAML/JSON, its root is not a map, or it uses a reserved name.</exception>
+    /// <exception cref="InvalidDataException">The text is empty, is not YAML/JSON, its root is not a map, or it uses a reserved name.</exception>
     public static IReadOnlyDictionary<string, object?> Parse(string text, string what)
     {
         object? root;
@@ -52,7 +65,7 @@ public static class TemplateValues
 
         if (root is null)
         {
-            return new Dictionary<string, object?>(StringComparer.Ordinal);
+            throw new InvalidDataException($"{what}: the document is empty; give a map of variable names to values ({{}} for none).");
         }
 
         if (Normalize(root) is not Dictionary<string, object?> map)

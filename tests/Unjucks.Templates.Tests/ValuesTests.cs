@@ -19,10 +19,34 @@ public sealed class ValuesTests
     [TestCase("- a\n- b", "root must be a map")]
     [TestCase("deps: 1", "'deps' is reserved")]
     [TestCase("a: [1, 2", "not valid YAML or JSON")]
+    [TestCase("", "the document is empty")]
+    [TestCase("  \n# only a comment\n", "the document is empty")]
     public void Bad_variables_files_are_typed_errors(string text, string expected)
     {
         var ex = Assert.Throws<InvalidDataException>(() => TemplateValues.Parse(text, "vars"));
         Assert.That(ex!.Message, Does.Contain(expected));
+    }
+
+    [Test]
+    public void A_variables_file_that_is_not_utf8_is_refused_not_silently_replaced()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"unjucks-vars-{Guid.NewGuid():N}.yaml");
+        File.WriteAllBytes(file, [.. "name: caf"u8, 0xE9, .. "\n"u8]); // Latin-1 e-acute: an invalid UTF-8 sequence
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => TemplateValues.LoadFile(file));
+            Assert.That(ex!.Message, Does.Contain("not valid UTF-8"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public void An_empty_map_is_no_variables()
+    {
+        Assert.That(TemplateValues.Parse("{}", "vars"), Is.Empty);
     }
 
     [Test]

@@ -42,7 +42,7 @@ internal sealed class JobInputs : IDisposable
     }
 
     /// <summary>The global variables in <paramref name="file"/> (none when null).</summary>
-    /// <exception cref="CliException">The file is not a map of names to values.</exception>
+    /// <exception cref="CliException">The file cannot be read or is not a map of names to values (exit 2).</exception>
     public static IReadOnlyDictionary<string, object?> LoadVariables(string? file)
     {
         if (file is null)
@@ -56,7 +56,11 @@ internal sealed class JobInputs : IDisposable
         }
         catch (InvalidDataException e)
         {
-            throw new CliException($"cannot use the variables file: {e.Message} Fix the file (a JSON or YAML map of names to values) or leave out --vars.");
+            throw new CliException($"cannot use the variables file: {e.Message} Fix the file (a JSON or YAML map of names to values) or leave out --vars.", ExitCodes.Usage);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot read the variables file: {e.Message}", ExitCodes.Usage);
         }
     }
 

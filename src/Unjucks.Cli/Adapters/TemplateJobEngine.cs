@@ -51,6 +51,10 @@ internal sealed class TemplateJobEngine : IJobEngine
         {
             throw new CliException(e.Message);
         }
+        catch (OutputFolderInUseException e)
+        {
+            throw new CliException(e.Message, ExitCodes.Usage);
+        }
 
         return Summarize(request, inputs, report, dashboard, Stopwatch.GetElapsedTime(started));
     }

@@ -65,7 +65,7 @@ internal static class RunCommand
             ? Path.Combine(Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture,
                 $"unjucks-perf-run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}"))
             : context.FullPath(output);
-        Directory.CreateDirectory(outputDirectory);
+        OutputFolder.Prepare(outputDirectory, output ?? outputDirectory);
 
         var request = new JobRequest(
             agents,
