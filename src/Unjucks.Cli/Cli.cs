@@ -6,7 +6,8 @@ namespace Unjucks.Cli;
 /// <summary>
 /// The <c>unjucks-perf</c> command line, callable without a process: parse, run the command, return the exit code.
 /// Exit codes: 0 success, 1 the command failed (templates failed, region not found, engine not wired), 2 bad
-/// arguments (usage printed on stderr), 130 cancelled.
+/// arguments or inputs (usage or the reason printed on stderr), 130 cancelled; run as the tool, 129/130/143 when
+/// SIGHUP/SIGINT/SIGTERM stopped it.
 /// </summary>
 public static class Cli
 {
@@ -19,8 +20,23 @@ public static class Cli
     /// <param name="output">Standard output: views, tables, results.</param>
     /// <param name="error">Standard error: usage on bad arguments, failures.</param>
     /// <param name="cancellationToken">Ctrl+C: cancels the running command.</param>
-    public static async Task<int> InvokeAsync(
-        string[] args, ICliServices services, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    public static Task<int> InvokeAsync(
+        string[] args, ICliServices services, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        InvokeAsync(args, services, output, error, cancellationToken, stoppedBy: null);
+
+    /// <summary>As the public overload, for the tool's own Main: a command cancelled by a signal ends with
+    /// "stopped by SIGTERM" and 128 + its number.</summary>
+    internal static async Task<int> InvokeAsync(string[] args, ICliServices services, TextWriter output, TextWriter error, ShutdownSignals signals)
+    {
+        ArgumentNullException.ThrowIfNull(signals);
+        int code = await InvokeAsync(args, services, output, error, signals.Token, () => signals.Received).ConfigureAwait(false);
+        // However the command ended once a signal came (a command that caught the cancellation and returned), the
+        // exit code says which signal stopped it.
+        return signals.Received is null ? code : signals.ExitCode;
+    }
+
+    private static async Task<int> InvokeAsync(
+        string[] args, ICliServices services, TextWriter output, TextWriter error, CancellationToken cancellationToken, Func<string?>? stoppedBy)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(services);
@@ -43,7 +59,10 @@ public static class Cli
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await error.WriteLineAsync("unjucks-perf: cancelled.").ConfigureAwait(false);
+            var signal = stoppedBy?.Invoke();
+            await error.WriteLineAsync(signal is null
+                ? "unjucks-perf: cancelled."
+                : $"unjucks-perf: stopped by {signal}; agents stopped, session files and partial outputs removed.").ConfigureAwait(false);
             return ExitCodes.Cancelled;
         }
         catch (CliException e)

@@ -7,13 +7,6 @@ if (RenderJob.IsAgentInvocation(args))
     return await RenderJob.RunAgentAsync(args);
 }
 
-// Not disposed: the handler below may still run while the process exits.
-var cancellation = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    // First Ctrl+C cancels the command gracefully; a second one (after cancellation) ends the process.
-    e.Cancel = !cancellation.IsCancellationRequested;
-    cancellation.Cancel();
-};
-
-return await Cli.InvokeAsync(args, Cli.CreateDefaultServices(), Console.Out, Console.Error, cancellation.Token);
+// SIGINT, SIGTERM and SIGHUP cancel the command (agents stopped, files removed); a second signal ends the process.
+using var signals = new ShutdownSignals();
+return await Cli.InvokeAsync(args, Cli.CreateDefaultServices(), Console.Out, Console.Error, signals);

@@ -1,14 +1,27 @@
 using System.Runtime.InteropServices;
 
-namespace Unjucks.Agents.Tests.Sessions;
+namespace Unjucks.TestSupport;
 
 /// <summary>kill(2) for the tests, and "is this pid a running (not zombie) process".</summary>
-internal static partial class Signals
+public static partial class Signals
 {
-    internal const int SIGCONT = 18;
-    internal const int SIGSTOP = 19;
+    /// <summary>Hang-up: a closed terminal.</summary>
+    public const int SIGHUP = 1;
 
-    internal static void Send(int pid, int signal)
+    /// <summary>Interrupt: Ctrl+C.</summary>
+    public const int SIGINT = 2;
+
+    /// <summary>Terminate: kill's default.</summary>
+    public const int SIGTERM = 15;
+
+    /// <summary>Continue a stopped process.</summary>
+    public const int SIGCONT = 18;
+
+    /// <summary>Stop (cannot be caught).</summary>
+    public const int SIGSTOP = 19;
+
+    /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/>; throws when kill(2) fails.</summary>
+    public static void Send(int pid, int signal)
     {
         if (Kill(pid, signal) != 0)
         {
@@ -17,7 +30,7 @@ internal static partial class Signals
     }
 
     /// <summary>True while /proc/&lt;pid&gt;/stat exists and its state is not Z (zombie) or X (dead).</summary>
-    internal static bool IsRunning(int pid)
+    public static bool IsRunning(int pid)
     {
         try
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Unjucks.Agents.Sessions.Transport;
 
 namespace Unjucks.Agents;
@@ -21,6 +22,10 @@ public static class AgentHost
     public static bool IsAgentInvocation(string[] args) => TryParse(args, out _, out _, out _);
 
     /// <summary>Runs tasks with <paramref name="handler"/> until the session stops; returns the process exit code.</summary>
+    /// <remarks>While it runs, the process ignores SIGINT and SIGHUP: a terminal sends them (Ctrl+C, a closed
+    /// window) to every process of its foreground group, agents included, and the coordinator, which receives them
+    /// too, is the one that decides: it stops its agents, which then finish or hand back their task instead of dying
+    /// half-way through it. An agent whose coordinator is gone exits on its own. SIGTERM and SIGKILL still end it.</remarks>
     /// <param name="args">The program's arguments (the session's are found at their end).</param>
     /// <param name="handler">Runs one task; an exception fails that task only.</param>
     /// <param name="cancellationToken">Stops the agent (its running task is not committed and runs again elsewhere).</param>
@@ -35,7 +40,15 @@ public static class AgentHost
             return Task.FromResult(ExitBadArguments);
         }
 
-        return AgentRuntime.RunAsync(path, index, generation, handler, cancellationToken);
+        return RunIgnoringTerminalSignalsAsync(path, index, generation, handler, cancellationToken);
+    }
+
+    private static async Task<int> RunIgnoringTerminalSignalsAsync(string path, int index, int generation, AgentTaskHandler handler, CancellationToken cancellationToken)
+    {
+        // Setting Cancel suppresses the default action (termination) for these two signals while registered.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, static context => context.Cancel = true);
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, static context => context.Cancel = true);
+        return await AgentRuntime.RunAsync(path, index, generation, handler, cancellationToken).ConfigureAwait(false);
     }
 
     private static bool TryParse(string[] args, out string path, out int index, out int generation)
