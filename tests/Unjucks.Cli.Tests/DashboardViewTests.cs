@@ -2,6 +2,8 @@ using Spectre.Console.Testing;
 using Unjucks.Cli.Commands;
 using Unjucks.Cli.Engine;
 using Unjucks.Cli.Views;
+using Unjucks.Templates;
+using Unjucks.Agents;
 
 namespace Unjucks.Cli.Tests;
 
@@ -67,7 +69,7 @@ public sealed class DashboardViewTests
         using var error = new StringWriter();
         var services = new FakeServices { OutputIsTerminal = true };
         var context = new CliContext(services, output, error, console);
-        var request = new JobRequest(2, [], "/tmp/unused", EngineMode.Threads, null);
+        var request = new JobRequest(2, [], "/tmp/unused", RenderMode.Threads, null);
 
         var summary = await JobView.RunAsync(context, services.Engine, request, "live test", live: true, CancellationToken.None);
 

@@ -1,5 +1,6 @@
 using Unjucks.Cli.Commands;
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Tests;
 
@@ -18,7 +19,7 @@ public sealed class ModeAndRepeatOptionTests
 
         Assert.That(byDefault.ExitCode, Is.Zero, byDefault.ToString());
         Assert.That(threads.ExitCode, Is.Zero, threads.ToString());
-        Assert.That(services.Engine.Requests.Select(r => r.Mode), Is.EqualTo(new[] { EngineMode.Processes, EngineMode.Threads }));
+        Assert.That(services.Engine.Requests.Select(r => r.Mode), Is.EqualTo(new[] { RenderMode.Processes, RenderMode.Threads }));
         Assert.That(byDefault.Out, Does.Contain("as processes into"), byDefault.ToString());
         Assert.That(byDefault.Out, Does.Not.Contain("Note:"), byDefault.ToString());
     }
@@ -32,7 +33,7 @@ public sealed class ModeAndRepeatOptionTests
         var run = await CliRun.InvokeAsync(services, "scale", "--agents", "1", "--out", "report");
 
         Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        Assert.That(services.Engine.Requests.Single().Mode, Is.EqualTo(EngineMode.Processes));
+        Assert.That(services.Engine.Requests.Single().Mode, Is.EqualTo(RenderMode.Processes));
     }
 
     [TestCase(new string[0], CommonOptions.DefaultSampleRepeat)]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using SkiaSharp;
 using Unjucks.Cli.Adapters;
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Tests;
 
@@ -93,12 +94,12 @@ public sealed class ProcessesEngineTests
 
         // The engine's summary, exactly: one failure per template, with its kind, line and the agent's message.
         var summary = await new TemplateJobEngine().RunAsync(
-            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Processes, Path.Combine(work.Path, "vars.json")), null, None)
+            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), RenderMode.Processes, Path.Combine(work.Path, "vars.json")), null, None)
             .WaitAsync(TimeSpan.FromMinutes(1));
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
         Assert.Multiple(() =>
         {
-            Assert.That(summary.Mode, Is.EqualTo(EngineMode.Processes));
+            Assert.That(summary.Mode, Is.EqualTo(RenderMode.Processes));
             Assert.That(summary.Total, Is.EqualTo(6));
             Assert.That(summary.Succeeded, Is.EqualTo(2));
             Assert.That(failures.Keys, Is.EquivalentTo(new[] { "broken/syntax.liquid", "broken/after.liquid", "broken/missing.liquid", "paths/escape.liquid" }));
@@ -109,9 +110,9 @@ public sealed class ProcessesEngineTests
         });
     }
 
-    [TestCase(EngineMode.Processes)]
-    [TestCase(EngineMode.Threads)]
-    public async Task TemplatesWritingOnePathOnDifferentAgentsConflictInsteadOfOverwriting(EngineMode mode)
+    [TestCase(RenderMode.Processes)]
+    [TestCase(RenderMode.Threads)]
+    public async Task TemplatesWritingOnePathOnDifferentAgentsConflictInsteadOfOverwriting(RenderMode mode)
     {
         // 12 templates render the same `to:`; with 2 agents both agents render some of them. Claims kept per
         // agent would let one template per agent write (and the later overwrite the earlier); the job's shared
@@ -186,7 +187,7 @@ public sealed class ProcessesEngineTests
         var snapshots = new ConcurrentQueue<JobSnapshot>();
 
         var summary = await new TemplateJobEngine().RunAsync(
-            new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 2), new Collecting(snapshots.Enqueue), None)
+            new JobRequest(2, [], work.Path, RenderMode.Processes, null, Repeat: 2), new Collecting(snapshots.Enqueue), None)
             .WaitAsync(TimeSpan.FromMinutes(1));
 
         var last = snapshots.Last();
@@ -194,7 +195,7 @@ public sealed class ProcessesEngineTests
         Assert.Multiple(() =>
         {
             Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
-            Assert.That(summary.Mode, Is.EqualTo(EngineMode.Processes));
+            Assert.That(summary.Mode, Is.EqualTo(RenderMode.Processes));
             Assert.That(summary.Total, Is.EqualTo(442));
             Assert.That(summary.Succeeded, Is.EqualTo(442));
             Assert.That(last.Completed, Is.EqualTo(442), "the last snapshot is the final state");
@@ -236,7 +237,7 @@ public sealed class ProcessesEngineTests
 
         Assert.That(
             async () => await new TemplateJobEngine().RunAsync(
-                new JobRequest(2, [], work.Path, EngineMode.Processes, null, Repeat: 50), progress, cancellation.Token).WaitAsync(TimeSpan.FromMinutes(1)),
+                new JobRequest(2, [], work.Path, RenderMode.Processes, null, Repeat: 50), progress, cancellation.Token).WaitAsync(TimeSpan.FromMinutes(1)),
             Throws.InstanceOf<OperationCanceledException>());
         Assert.That(pids, Is.Not.Empty, "a snapshot named the agents");
         foreach (var pid in pids.Distinct())

@@ -1,4 +1,5 @@
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Tests;
 
@@ -20,7 +21,7 @@ public sealed class RunCommandTests
             {
                 Assert.That(run.ExitCode, Is.Zero, run.ToString());
                 Assert.That(request.Agents, Is.EqualTo(4));
-                Assert.That(request.Mode, Is.EqualTo(EngineMode.Processes));
+                Assert.That(request.Mode, Is.EqualTo(RenderMode.Processes));
                 Assert.That(request.UsesBundledSamples, Is.True);
                 Assert.That(request.VariablesFile, Is.Null);
                 Assert.That(request.OutputDirectory, Does.StartWith(Path.GetTempPath()));
@@ -53,7 +54,7 @@ public sealed class RunCommandTests
             Assert.That(run.ExitCode, Is.Zero, run.ToString());
             Assert.That(run.Error, Is.Empty, run.ToString());
             Assert.That(request.Agents, Is.EqualTo(3));
-            Assert.That(request.Mode, Is.EqualTo(EngineMode.Threads));
+            Assert.That(request.Mode, Is.EqualTo(RenderMode.Threads));
             Assert.That(request.TemplateDirectories, Is.EqualTo(new[] { Path.Combine(work.Path, "tpl-a"), Path.Combine(work.Path, "tpl-b") }));
             Assert.That(request.OutputDirectory, Is.EqualTo(Path.Combine(work.Path, "rendered")));
             Assert.That(request.VariablesFile, Is.EqualTo(Path.Combine(work.Path, "vars.json")));

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using SkiaSharp;
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Tests;
 
@@ -27,7 +28,7 @@ public sealed class ScaleCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(requests.Select(r => r.Agents), Is.EqualTo(new[] { 1, 2 }));
-            Assert.That(requests.Select(r => r.Mode), Is.All.EqualTo(EngineMode.Threads));
+            Assert.That(requests.Select(r => r.Mode), Is.All.EqualTo(RenderMode.Threads));
             Assert.That(requests.Select(r => r.OutputDirectory).Distinct().Count(), Is.EqualTo(2));
             Assert.That(requests.Select(r => r.OutputDirectory), Is.All.StartsWith(Path.Combine(work.Path, "scratch")));
             Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(work.Path, "scratch")), Is.Empty, "scratch outputs are removed");
@@ -109,7 +110,7 @@ public sealed class ScaleCommandTests
         {
             Assert.That(run.ExitCode, Is.Zero, run.ToString());
             Assert.That(requests.Select(r => r.Agents), Is.EqualTo(new[] { 1, 2, 4, 8, 16 }));
-            Assert.That(requests.Select(r => r.Mode), Is.All.EqualTo(EngineMode.Processes));
+            Assert.That(requests.Select(r => r.Mode), Is.All.EqualTo(RenderMode.Processes));
             Assert.That(requests.Select(r => r.UsesBundledSamples), Is.All.True);
             Assert.That(json.RootElement.GetProperty("rows").GetArrayLength(), Is.EqualTo(5));
             Assert.That(json.RootElement.GetProperty("renderDirectoryIsTmpfs").GetBoolean(), Is.EqualTo(tmpfs));
@@ -145,10 +146,10 @@ public sealed class ScaleCommandTests
     {
         var engine = new FakeJobEngine { OperationsPerSecond = n => n switch { 2 => 200, 4 => 360, 8 => 560, _ => 0 } };
         var summaries = new[] { 8, 2, 4 }
-            .Select(n => engine.RunAsync(new JobRequest(n, [], "/tmp/x", EngineMode.Processes, null), null, CancellationToken.None).Result)
+            .Select(n => engine.RunAsync(new JobRequest(n, [], "/tmp/x", RenderMode.Processes, null), null, CancellationToken.None).Result)
             .ToList();
 
-        var report = Scaling.ScalingReport.Build(summaries, EngineMode.Processes, [], "/tmp/x", false, DateTimeOffset.UnixEpoch);
+        var report = Scaling.ScalingReport.Build(summaries, RenderMode.Processes, [], "/tmp/x", false, DateTimeOffset.UnixEpoch);
 
         Assert.Multiple(() =>
         {

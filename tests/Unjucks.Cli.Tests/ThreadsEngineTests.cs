@@ -2,6 +2,7 @@ using System.Text.Json;
 using SkiaSharp;
 using Unjucks.Cli.Adapters;
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Tests;
 
@@ -75,7 +76,7 @@ public sealed class ThreadsEngineTests
         // The engine's summary, exactly: one failure per template, with its kind.
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
         var summary = await new TemplateJobEngine().RunAsync(
-            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), EngineMode.Threads, Path.Combine(work.Path, "vars.json")),
+            new JobRequest(2, [templates], Path.Combine(work.Path, "out2"), RenderMode.Threads, Path.Combine(work.Path, "vars.json")),
             new CollectingProgress(snapshots), None);
         var failures = summary.Failures.ToDictionary(f => f.Template, f => f.Message);
         Assert.Multiple(() =>
@@ -122,13 +123,13 @@ public sealed class ThreadsEngineTests
         var snapshots = new System.Collections.Concurrent.ConcurrentQueue<JobSnapshot>();
 
         var summary = await new TemplateJobEngine().RunAsync(
-            new JobRequest(3, [], work.Path, EngineMode.Threads, null, Repeat: 2), new CollectingProgress(snapshots), None);
+            new JobRequest(3, [], work.Path, RenderMode.Threads, null, Repeat: 2), new CollectingProgress(snapshots), None);
 
         var last = snapshots.Last();
         Assert.Multiple(() =>
         {
             Assert.That(summary.Failures, Is.Empty, string.Join("\n", summary.Failures));
-            Assert.That(summary.Mode, Is.EqualTo(EngineMode.Threads));
+            Assert.That(summary.Mode, Is.EqualTo(RenderMode.Threads));
             Assert.That(summary.Repeat, Is.EqualTo(2));
             Assert.That(summary.Total, Is.EqualTo(summary.Succeeded));
             Assert.That(summary.Total % 2, Is.Zero, "two rounds of the same tree");
@@ -162,7 +163,7 @@ public sealed class ThreadsEngineTests
         // 50 rounds on one agent last far longer than the first 250 ms snapshot.
         Assert.That(
             async () => await new TemplateJobEngine().RunAsync(
-                new JobRequest(1, [], work.Path, EngineMode.Threads, null, Repeat: 50), progress, cancellation.Token),
+                new JobRequest(1, [], work.Path, RenderMode.Threads, null, Repeat: 50), progress, cancellation.Token),
             Throws.InstanceOf<OperationCanceledException>());
     }
 

@@ -8,6 +8,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Unjucks.Cli.Engine;
 using Unjucks.Templates;
+using Unjucks.Agents;
 
 namespace Unjucks.Cli.Adapters;
 

@@ -21,7 +21,7 @@ internal sealed class TemplateJobEngine : IJobEngine
         var globals = JobInputs.LoadVariables(inputs.VariablesFile); // a bad file fails here, with its message, before any agent starts.
         var dashboard = new JobDashboard(started, request.Agents);
         progress?.Report(dashboard.Starting());
-        var mode = request.Mode == EngineMode.Threads ? RenderMode.Threads : RenderMode.Processes;
+        var mode = request.Mode;
         var options = new RenderJobOptions
         {
             TemplateDirectories = inputs.Roots,

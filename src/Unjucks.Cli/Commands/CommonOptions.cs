@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Commands;
 
@@ -58,12 +59,12 @@ internal static class CommonOptions
         };
     }
 
-    public static Option<EngineMode> Mode()
+    public static Option<RenderMode> Mode()
     {
-        return new Option<EngineMode>("--mode", "-m")
+        return new Option<RenderMode>("--mode", "-m")
         {
             Description = "Agents as separate processes or as threads in this process: processes|threads.",
-            DefaultValueFactory = _ => EngineMode.Processes,
+            DefaultValueFactory = _ => RenderMode.Processes,
             HelpName = "processes|threads",
             CustomParser = ParseMode,
         };
@@ -206,20 +207,20 @@ internal static class CommonOptions
         return [.. values];
     }
 
-    private static EngineMode ParseMode(ArgumentResult result)
+    private static RenderMode ParseMode(ArgumentResult result)
     {
         var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(" ", result.Tokens.Select(t => t.Value));
         switch (text.ToLowerInvariant())
         {
             case "processes":
             case "process":
-                return EngineMode.Processes;
+                return RenderMode.Processes;
             case "threads":
             case "thread":
-                return EngineMode.Threads;
+                return RenderMode.Threads;
             default:
                 result.AddError($"--mode must be 'processes' or 'threads'; got '{text}'.");
-                return EngineMode.Processes;
+                return RenderMode.Processes;
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using Unjucks.Cli.Engine;
 using Unjucks.Cli.Views;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Commands;
 
@@ -52,7 +53,7 @@ internal static class RunCommand
         int agents,
         string[] templates,
         string? output,
-        EngineMode mode,
+        RenderMode mode,
         string? variables,
         int repeat,
         TimeSpan? templateTimeout,

@@ -4,6 +4,7 @@ using Spectre.Console;
 using Unjucks.Cli.Engine;
 using Unjucks.Cli.Scaling;
 using Unjucks.Cli.Views;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Commands;
 
@@ -59,7 +60,7 @@ internal static class ScaleCommand
     private static async Task<int> ExecuteAsync(
         CliContext context,
         int[] agentCounts,
-        EngineMode mode,
+        RenderMode mode,
         string output,
         string[] templates,
         string? variables,

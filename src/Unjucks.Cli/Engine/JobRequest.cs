@@ -1,3 +1,4 @@
+using Unjucks.Templates;
 namespace Unjucks.Cli.Engine;
 
 /// <summary>One template-rendering job, as the tool asks the engine to run it.</summary>
@@ -22,7 +23,7 @@ public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
     string OutputDirectory,
-    EngineMode Mode,
+    RenderMode Mode,
     string? VariablesFile,
     int Repeat = 1,
     TimeSpan? TemplateTimeout = null,

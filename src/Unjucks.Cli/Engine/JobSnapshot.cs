@@ -1,3 +1,5 @@
+using Unjucks.Agents;
+
 namespace Unjucks.Cli.Engine;
 
 /// <summary>One agent's line in a live snapshot of a running job.</summary>
@@ -8,19 +10,6 @@ namespace Unjucks.Cli.Engine;
 /// <param name="TasksDone">Tasks this agent completed so far (templates rendered, successfully or not).</param>
 /// <param name="Steals">Tasks this agent took from other agents' deques.</param>
 public sealed record AgentSnapshot(int Slot, int Pid, string State, bool Alive, long TasksDone, long Steals);
-
-/// <summary>How serious an alert is.</summary>
-public enum AlertSeverity
-{
-    /// <summary>Informational.</summary>
-    Info,
-
-    /// <summary>Something is off but the job proceeds (e.g. memory above its soft budget).</summary>
-    Warning,
-
-    /// <summary>Something failed (e.g. an agent died and its tasks are being re-leased).</summary>
-    Critical,
-}
 
 /// <summary>An alert that is active at the time of a snapshot.</summary>
 /// <param name="Severity">How serious it is.</param>

@@ -1,3 +1,4 @@
+using Unjucks.Templates;
 namespace Unjucks.Cli.Engine;
 
 /// <summary>A template that could not be rendered, with the reason.</summary>
@@ -57,7 +58,7 @@ public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Rend
 /// <param name="Repeat">Rounds the template tree was rendered (see <see cref="JobRequest.Repeat"/>).</param>
 public sealed record JobSummary(
     int Agents,
-    EngineMode Mode,
+    RenderMode Mode,
     long Total,
     long Succeeded,
     IReadOnlyList<TemplateFailure> Failures,

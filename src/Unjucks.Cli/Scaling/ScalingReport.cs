@@ -1,4 +1,5 @@
 using Unjucks.Cli.Engine;
+using Unjucks.Templates;
 
 namespace Unjucks.Cli.Scaling;
 
@@ -45,7 +46,7 @@ internal sealed record ScalingReport(
     /// <summary>Builds the report from jobs run at increasing agent counts, computing efficiency.</summary>
     public static ScalingReport Build(
         IReadOnlyList<JobSummary> runs,
-        EngineMode mode,
+        RenderMode mode,
         IReadOnlyList<string> templates,
         string renderDirectory,
         bool renderDirectoryIsTmpfs,

@@ -1,6 +1,7 @@
 using Spectre.Console;
 using Spectre.Console.Rendering;
 using Unjucks.Cli.Engine;
+using Unjucks.Agents;
 
 namespace Unjucks.Cli.Views;
 
