@@ -164,7 +164,7 @@ public sealed class ProcessesEngineTests
         var services = new RealEngineServices(work.Path);
 
         var run = await CliRun.InvokeAsync(services, None,
-            "scale", "--agents", "1,2", "--mode", "processes", "--repeat", "1", "--out", "report", "--render-dir", work.Path);
+            "scale", "--agents", "1,2", "--mode", "processes", "--rounds", "1", "--out", "report", "--render-dir", work.Path);
 
         Assert.That(run.ExitCode, Is.Zero, run.ToString());
         var report = Path.Combine(work.Path, "report");

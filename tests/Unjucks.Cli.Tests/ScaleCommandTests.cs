@@ -149,13 +149,47 @@ public sealed class ScaleCommandTests
             .Select(n => engine.RunAsync(new JobRequest(n, [], "/tmp/x", RenderMode.Processes, null), null, CancellationToken.None).Result)
             .ToList();
 
-        var report = Scaling.ScalingReport.Build(summaries, RenderMode.Processes, [], "/tmp/x", false, DateTimeOffset.UnixEpoch);
+        var report = Scaling.ScalingReport.Build(
+            summaries.Select(r => new Scaling.ScalingRuns(r.Agents, [r], [null])).ToList(), RenderMode.Processes, [], "/tmp/x", false, DateTimeOffset.UnixEpoch);
 
         Assert.Multiple(() =>
         {
             Assert.That(report.Rows.Select(r => r.Agents), Is.EqualTo(new[] { 2, 4, 8 }), "rows sorted by agents");
             Assert.That(report.Rows.Select(r => r.Efficiency), Is.EqualTo(new[] { 1.0, 0.9, 0.7 }).Within(1e-12));
         });
+    }
+
+    [Test]
+    public async Task RepeatRunsEachCountNTimesAndReportsTheMedianRunWithItsSpreadAndTheLoadAverage()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path };
+        var rates = new Dictionary<int, Queue<double>> { [1] = new([90, 110, 100]), [2] = new([150, 200, 180]) };
+        services.Engine.OperationsPerSecond = n => rates[n].Dequeue();
+
+        var run = await CliRun.InvokeAsync(services, "scale", "--agents", "1,2", "--repeat", "3", "--rounds", "2", "--out", "report", "--render-dir", "scratch");
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        var requests = services.Engine.Requests.ToArray();
+        Assert.That(requests.Select(r => r.Agents), Is.EqualTo(new[] { 1, 1, 1, 2, 2, 2 }), "each count three times, in order");
+        Assert.That(requests.Select(r => r.Repeat), Is.All.EqualTo(2), "--rounds is the rounds of each run");
+        Assert.That(requests.Select(r => r.OutputDirectory).Distinct().Count(), Is.EqualTo(6), "every run into its own folder");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(work.Path, "report", "scaling.json")));
+        var rows = json.RootElement.GetProperty("rows").EnumerateArray().ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows.Select(r => r.GetProperty("runs").GetInt32()), Is.EqualTo(new[] { 3, 3 }));
+            Assert.That(rows.Select(r => r.GetProperty("operationsPerSecond").GetDouble()), Is.EqualTo(new[] { 100.0, 180.0 }), "the median runs");
+            Assert.That(rows.Select(r => r.GetProperty("operationsPerSecondMin").GetDouble()), Is.EqualTo(new[] { 90.0, 150.0 }));
+            Assert.That(rows.Select(r => r.GetProperty("operationsPerSecondMax").GetDouble()), Is.EqualTo(new[] { 110.0, 200.0 }));
+            Assert.That(rows[0].GetProperty("spreadPercent").GetDouble(), Is.EqualTo(20.0).Within(1e-9), "(110 - 90) / 100");
+            Assert.That(rows[1].GetProperty("spreadPercent").GetDouble(), Is.EqualTo(50.0 / 180 * 100).Within(1e-9));
+            Assert.That(rows[1].GetProperty("efficiency").GetDouble(), Is.EqualTo(0.9).Within(1e-12), "from the medians: 180 / (2 x 100)");
+            Assert.That(rows.Select(r => r.GetProperty("loadAverage").GetDouble()), Is.All.GreaterThanOrEqualTo(0.0), "/proc/loadavg read after the runs");
+            Assert.That(json.RootElement.GetProperty("loadAverageAtStart").GetDouble(), Is.GreaterThanOrEqualTo(0.0));
+        });
+        var markdown = File.ReadAllText(Path.Combine(work.Path, "report", "scaling.md"));
+        Assert.That(markdown, Does.Contain("Runs per agent count: 3").And.Contain("| 1 | 3 | 90.0 | 110.0 | 20.0% |").And.Contain("--rounds 2 --repeat 3"));
     }
 
     private static int CountDistinctColors(SKBitmap bitmap)

@@ -99,7 +99,7 @@ public sealed class ThreadsEngineTests
         var services = new RealEngineServices(work.Path);
 
         var run = await CliRun.InvokeAsync(services, None,
-            "scale", "--agents", "1,2", "--mode", "threads", "--repeat", "1", "--out", "report", "--render-dir", work.Path);
+            "scale", "--agents", "1,2", "--mode", "threads", "--rounds", "1", "--out", "report", "--render-dir", work.Path);
 
         Assert.That(run.ExitCode, Is.Zero, run.ToString());
         var report = Path.Combine(work.Path, "report");

@@ -91,6 +91,32 @@ internal static class CommonOptions
         };
     }
 
+    /// <summary><c>scale --rounds K</c>: the rounds of each run, as <c>run --repeat K</c>.</summary>
+    public static Option<int?> Rounds()
+    {
+        return new Option<int?>("--rounds")
+        {
+            Description = $"Render the template tree K times (rounds) in each run (1 to {MaxRepeat}); default {DefaultSampleRepeat} for the bundled samples, 1 with --templates.",
+            HelpName = "K",
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--rounds", 1, MaxRepeat),
+        };
+    }
+
+    /// <summary>Largest <c>scale --repeat</c>.</summary>
+    public const int MaxRuns = 100;
+
+    /// <summary><c>scale --repeat N</c>: runs per agent count.</summary>
+    public static Option<int> Runs()
+    {
+        return new Option<int>("--repeat", "-r")
+        {
+            Description = $"Run each agent count N times (1 to {MaxRuns}, default 1); the table shows the median run and the spread of operations/s over the N.",
+            HelpName = "N",
+            DefaultValueFactory = _ => 1,
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--repeat", 1, MaxRuns),
+        };
+    }
+
     /// <summary>The longest --template-timeout: one day.</summary>
     public const int MaxTemplateTimeoutSeconds = 86_400;
 

@@ -39,10 +39,11 @@ internal static class ScaleCommand
             HelpName = "DIR",
         };
 
-        var repeat = CommonOptions.Repeat();
+        var rounds = CommonOptions.Rounds();
+        var runs = CommonOptions.Runs();
         var command = new Command("scale", "Run the same job at each agent count and report throughput, latency, memory and efficiency.")
         {
-            agents, mode, output, templates, variables, renderDirectory, repeat,
+            agents, mode, output, templates, variables, renderDirectory, rounds, runs,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -52,7 +53,8 @@ internal static class ScaleCommand
             parse.GetValue(templates) ?? [],
             parse.GetValue(variables),
             parse.GetValue(renderDirectory),
-            CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
+            CommonOptions.ResolveRepeat(parse.GetValue(rounds), (parse.GetValue(templates) ?? []).Length),
+            parse.GetValue(runs),
             cancellationToken));
         return command;
     }
@@ -66,6 +68,7 @@ internal static class ScaleCommand
         string? variables,
         string? renderDirectory,
         int repeat,
+        int runsPerCount,
         CancellationToken cancellationToken)
     {
         var engine = context.Services.CreateJobEngine();
@@ -74,30 +77,40 @@ internal static class ScaleCommand
         var templateDirectories = templates.Select(context.FullPath).ToArray();
         var variablesFile = variables is null ? null : context.FullPath(variables);
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Scaling {mode.ToString().ToLowerInvariant()} over agents {string.Join(",", agentCounts)}, {repeat} round(s) per run; outputs rendered into {renderRoot}{(isTmpfs ? " (tmpfs)" : string.Empty)}"));
+            $"Scaling {mode.ToString().ToLowerInvariant()} over agents {string.Join(",", agentCounts)}, {runsPerCount} run(s) per count, {repeat} round(s) per run; outputs rendered into {renderRoot}{(isTmpfs ? " (tmpfs)" : string.Empty)}"));
 
-        var runs = new List<JobSummary>(agentCounts.Length);
+        var loadAtStart = LoadAverage.OneMinute();
+        var counts = new List<ScalingRuns>(agentCounts.Length);
         var live = context.Services.OutputIsTerminal;
         try
         {
             for (var i = 0; i < agentCounts.Length; i++)
             {
                 var count = agentCounts[i];
-                var outputDirectory = Path.Combine(renderRoot, string.Create(CultureInfo.InvariantCulture, $"agents-{count}"));
-                Directory.CreateDirectory(outputDirectory);
-                var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile, repeat);
-                var title = string.Create(CultureInfo.InvariantCulture, $"scale {i + 1}/{agentCounts.Length}: {count} agent(s)");
-                var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken, keepDashboard: false).ConfigureAwait(false);
-                if (summary.Agents != count)
+                var summaries = new List<JobSummary>(runsPerCount);
+                var loads = new List<double?>(runsPerCount);
+                for (var run = 1; run <= runsPerCount; run++)
                 {
-                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                        $"the engine ran {summary.Agents} agents when asked for {count}; the scaling table would be wrong."));
+                    var outputDirectory = Path.Combine(renderRoot, string.Create(CultureInfo.InvariantCulture, $"agents-{count}-run-{run}"));
+                    Directory.CreateDirectory(outputDirectory);
+                    var request = new JobRequest(count, templateDirectories, outputDirectory, mode, variablesFile, repeat);
+                    var title = string.Create(CultureInfo.InvariantCulture, $"scale {i + 1}/{agentCounts.Length}: {count} agent(s)")
+                        + (runsPerCount == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", run {run}/{runsPerCount}"));
+                    var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken, keepDashboard: false).ConfigureAwait(false);
+                    if (summary.Agents != count)
+                    {
+                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                            $"the engine ran {summary.Agents} agents when asked for {count}; the scaling table would be wrong."));
+                    }
+
+                    summaries.Add(summary);
+                    loads.Add(LoadAverage.OneMinute());
+                    TryDelete(outputDirectory);
+                    context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{title}: {Format.Rate(summary.OperationsPerSecond)} ops/s, p95 {Format.Duration(summary.Latency.P95)}, {Format.Megabytes(summary.MemoryMegabytes)}, {summary.Failures.Count} failed, wall {Format.Duration(summary.WallTime)}"));
                 }
 
-                runs.Add(summary);
-                TryDelete(outputDirectory);
-                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{title}: {Format.Rate(summary.OperationsPerSecond)} ops/s, p95 {Format.Duration(summary.Latency.P95)}, {Format.Megabytes(summary.MemoryMegabytes)}, {summary.Failures.Count} failed, wall {Format.Duration(summary.WallTime)}"));
+                counts.Add(new ScalingRuns(count, summaries, loads));
             }
         }
         finally
@@ -105,23 +118,25 @@ internal static class ScaleCommand
             TryDelete(renderRoot);
         }
 
-        var report = ScalingReport.Build(runs, mode, templateDirectories, renderRoot, isTmpfs, DateTimeOffset.UtcNow);
+        var report = ScalingReport.Build(counts, mode, templateDirectories, renderRoot, isTmpfs, DateTimeOffset.UtcNow, loadAtStart);
         context.Console.Write(ScalingView.Render(report));
 
         Directory.CreateDirectory(reportDirectory);
         var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode
             + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates))
-            + string.Create(CultureInfo.InvariantCulture, $" --repeat {repeat}");
+            + string.Create(CultureInfo.InvariantCulture, $" --rounds {repeat} --repeat {runsPerCount}");
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, MarkdownFile), ScalingMarkdown.Render(report, commandLine, PlotFile), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, JsonFile), ScalingJson.Render(report), cancellationToken).ConfigureAwait(false);
         ScalingPlot.Save(report, Path.Combine(reportDirectory, PlotFile));
         context.Out.WriteLine($"Wrote {MarkdownFile}, {JsonFile} and {PlotFile} to {reportDirectory}");
 
-        var failed = runs.Sum(r => r.Failures.Count);
+        var all = counts.SelectMany(c => c.Runs).ToList();
+        var failed = all.Sum(r => r.Failures.Count);
         if (failed > 0)
         {
+            var first = all.SelectMany(r => r.Failures).First();
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"unjucks-perf: {failed} template render(s) failed across the runs; the table counts only successful operations. First: {runs.SelectMany(r => r.Failures).First().Template}: {runs.SelectMany(r => r.Failures).First().Message}"));
+                $"unjucks-perf: {failed} template render(s) failed across the runs; the table counts only successful operations. First: {first.Template}: {first.Message}"));
             return ExitCodes.Failed;
         }
 

@@ -18,6 +18,9 @@ internal static class ScalingMarkdown
         md.AppendLine(CultureInfo.InvariantCulture, $"- Outputs rendered into {report.RenderDirectory} (deleted after each run){(report.RenderDirectoryIsTmpfs ? "; tmpfs: write times are memory, not disk" : string.Empty)}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {Capitalize(report.Operation)}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- {Capitalize(report.EfficiencyDefinition)}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Runs per agent count: {report.Rows[0].Runs}; each row is the median run by operations/s, with the spread (max - min) / median of the runs");
+        md.AppendLine("- Memory: peak total PSS (proportional set size, /proc/<pid>/smaps_rollup) of the coordinator and every agent, summed, so shared pages count once");
+        md.AppendLine(Invariant($"- 1-minute load average: {Load(report.LoadAverageAtStart)} before the first run; per row, the highest seen at the end of its runs"));
         md.AppendLine();
         md.AppendLine("| Agents | Operations/sec | Latency P95 | Memory MB | Efficiency |");
         md.AppendLine("|---:|---:|---:|---:|---:|");
@@ -35,6 +38,14 @@ internal static class ScalingMarkdown
         }
 
         md.AppendLine();
+        md.AppendLine("| Agents | Runs | Operations/sec min | max | Spread | Load average |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in report.Rows)
+        {
+            md.AppendLine(Invariant($"| {row.Agents} | {row.Runs} | {row.OperationsPerSecondMin:0.0} | {row.OperationsPerSecondMax:0.0} | {row.SpreadPercent:0.0}% | {Load(row.LoadAverage)} |"));
+        }
+
+        md.AppendLine();
         md.AppendLine("Time split (summed over agents) and wall time:");
         md.AppendLine();
         md.AppendLine("| Agents | Discovery | Parse | Render | Write | Wall time |");
@@ -48,6 +59,8 @@ internal static class ScalingMarkdown
         md.AppendLine(CultureInfo.InvariantCulture, $"![Operations/s and efficiency against agents]({plotFileName})");
         return md.ToString();
     }
+
+    private static string Load(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

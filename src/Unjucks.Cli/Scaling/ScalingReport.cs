@@ -25,7 +25,26 @@ internal sealed record ScalingRow(
     double WriteMs,
     double WallTimeMs,
     long Templates,
-    long Failed);
+    long Failed)
+{
+    /// <summary>Runs at this agent count (<c>scale --repeat</c>); the other columns are the median run's.</summary>
+    public int Runs { get; init; } = 1;
+
+    /// <summary>Lowest operations/s of the runs.</summary>
+    public double OperationsPerSecondMin { get; init; }
+
+    /// <summary>Highest operations/s of the runs.</summary>
+    public double OperationsPerSecondMax { get; init; }
+
+    /// <summary>(max - min) / median of operations/s, percent (0 for one run).</summary>
+    public double SpreadPercent { get; init; }
+
+    /// <summary>Highest 1-minute load average seen at the end of this count's runs (null where unknown).</summary>
+    public double? LoadAverage { get; init; }
+}
+
+/// <summary>The runs of one agent count and the load average seen at the end of each.</summary>
+internal sealed record ScalingRuns(int Agents, IReadOnlyList<JobSummary> Runs, IReadOnlyList<double?> LoadAverages);
 
 /// <summary>The whole scaling report: how it was run, on what, and the rows.</summary>
 internal sealed record ScalingReport(
@@ -39,21 +58,26 @@ internal sealed record ScalingReport(
     string EfficiencyDefinition,
     IReadOnlyList<ScalingRow> Rows)
 {
+    /// <summary>The 1-minute load average before the first run (null where unknown).</summary>
+    public double? LoadAverageAtStart { get; init; }
+
     public const string OperationText = "one operation = one template rendered and written (parse once, render, write through a temporary file and a rename)";
 
     public const string EfficiencyText = "efficiency(N) = (ops/s at N) / (N x ops/s at 1); when 1 is not in the list, the smallest count B is the baseline: (ops/s at N / N) / (ops/s at B / B)";
 
-    /// <summary>Builds the report from jobs run at increasing agent counts, computing efficiency.</summary>
+    /// <summary>Builds the report from the runs of each agent count: each row is the count's median run (by
+    /// operations/s) with the spread over its runs; efficiency is computed from the medians.</summary>
     public static ScalingReport Build(
-        IReadOnlyList<JobSummary> runs,
+        IReadOnlyList<ScalingRuns> counts,
         RenderMode mode,
         IReadOnlyList<string> templates,
         string renderDirectory,
         bool renderDirectoryIsTmpfs,
-        DateTimeOffset generatedAt)
+        DateTimeOffset generatedAt,
+        double? loadAverageAtStart = null)
     {
-        ArgumentOutOfRangeException.ThrowIfZero(runs.Count);
-        var rows = runs.OrderBy(r => r.Agents).Select(ToRow).ToList();
+        ArgumentOutOfRangeException.ThrowIfZero(counts.Count);
+        var rows = counts.OrderBy(c => c.Agents).Select(MedianRow).ToList();
         var baseline = rows[0];
         var perAgentBaseline = baseline.OperationsPerSecond / baseline.Agents;
         for (var i = 0; i < rows.Count; i++)
@@ -69,9 +93,30 @@ internal sealed record ScalingReport(
             renderDirectory,
             renderDirectoryIsTmpfs,
             ScalingMachine.Current(),
-            OperationText + RoundsText(runs[0].Repeat),
+            OperationText + RoundsText(counts[0].Runs[0].Repeat),
             EfficiencyText,
-            rows);
+            rows)
+        {
+            LoadAverageAtStart = loadAverageAtStart,
+        };
+    }
+
+    /// <summary>The median run of one count (the lower middle one for an even number), with min, max and spread.</summary>
+    internal static ScalingRow MedianRow(ScalingRuns count)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(count.Runs.Count);
+        var byRate = count.Runs.OrderBy(r => r.OperationsPerSecond).ToList();
+        var median = byRate[(byRate.Count - 1) / 2];
+        double min = byRate[0].OperationsPerSecond, max = byRate[^1].OperationsPerSecond;
+        var loads = count.LoadAverages.Where(l => l is not null).Select(l => l!.Value).ToList();
+        return ToRow(median) with
+        {
+            Runs = byRate.Count,
+            OperationsPerSecondMin = min,
+            OperationsPerSecondMax = max,
+            SpreadPercent = median.OperationsPerSecond > 0 ? (max - min) / median.OperationsPerSecond * 100 : 0,
+            LoadAverage = loads.Count > 0 ? loads.Max() : null,
+        };
     }
 
     /// <summary>What a run renders and what its rate is measured over, appended to <see cref="OperationText"/>.</summary>

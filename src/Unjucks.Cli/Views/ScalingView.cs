@@ -43,6 +43,24 @@ internal static class ScalingView
                 Format.Count(row.Failed));
         }
 
+        var spread = new Table().Border(TableBorder.Rounded).Title("Runs (each row above is the median run)");
+        spread.AddColumn("Agents", c => c.RightAligned());
+        spread.AddColumn("Runs", c => c.RightAligned());
+        spread.AddColumn("Ops/s min", c => c.RightAligned());
+        spread.AddColumn("Ops/s max", c => c.RightAligned());
+        spread.AddColumn("Spread", c => c.RightAligned());
+        spread.AddColumn("Load average", c => c.RightAligned());
+        foreach (var row in report.Rows)
+        {
+            spread.AddRow(
+                Number(row.Agents),
+                Number(row.Runs),
+                Format.Rate(row.OperationsPerSecondMin),
+                Format.Rate(row.OperationsPerSecondMax),
+                Format.PercentValue(row.SpreadPercent),
+                row.LoadAverage is { } load ? Format.Ratio(load) : "n/a");
+        }
+
         var split = new Table().Border(TableBorder.Rounded).Title("Time split (summed over agents)");
         split.AddColumn("Agents", c => c.RightAligned());
         split.AddColumn("Discovery", c => c.RightAligned());
@@ -61,7 +79,7 @@ internal static class ScalingView
                 Format.Duration(TimeSpan.FromMilliseconds(row.WallTimeMs)));
         }
 
-        return new Rows(main, coordination, split, new Markup($"[grey]{Markup.Escape(report.Operation)}[/]"));
+        return new Rows(main, coordination, spread, split, new Markup($"[grey]{Markup.Escape(report.Operation)}[/]"));
     }
 
     private static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
