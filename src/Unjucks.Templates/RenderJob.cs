@@ -68,10 +68,14 @@ public sealed class RenderJobOptions
 /// <param name="Completed">Operations ended (rendered or failed), over all rounds.</param>
 /// <param name="Total">Operations in the job (templates x rounds); 0 during discovery.</param>
 /// <param name="Failed">Operations that failed so far (in <paramref name="Completed"/>).</param>
-/// <param name="InFlight">Tasks submitted to the agents and not ended.</param>
+/// <param name="InFlight">Tasks submitted to the session and not ended, waiting or running (<see cref="AgentSession.InFlight"/>, the <c>unjucks.agents.tasks.in_flight</c> gauge).</param>
 /// <param name="AgentProcessIds">The pid of each agent slot (this process's in threads mode; 0 while one is replaced).</param>
 /// <param name="TasksPerAgent">Operations each agent slot ended so far.</param>
-public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long Total, long Failed, long InFlight, IReadOnlyList<int> AgentProcessIds, IReadOnlyList<long> TasksPerAgent);
+public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long Total, long Failed, long InFlight, IReadOnlyList<int> AgentProcessIds, IReadOnlyList<long> TasksPerAgent)
+{
+    /// <summary>95th percentile so far of one rendered template's parse + render + write time (zero before the first).</summary>
+    public TimeSpan LatencyP95 { get; init; }
+}
 
 /// <summary>
 /// The template job: discover, plan (drop what cannot run), render on an <see cref="AgentSession"/> (a template

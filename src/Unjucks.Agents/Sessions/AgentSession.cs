@@ -33,6 +33,10 @@ public sealed class AgentSession : IAsyncDisposable
     /// <summary>The path of the session's shared file (for diagnostics).</summary>
     public string FilePath => _coordinator.Segment.FilePath;
 
+    /// <summary>Tasks submitted and not yet ended (waiting for dependencies, queued or running): the queue depth, the
+    /// same value as the <c>unjucks.agents.tasks.in_flight</c> gauge.</summary>
+    public long InFlight => _coordinator.InFlight;
+
     /// <summary>The process id of each agent slot's current process (0 while it is being replaced).</summary>
     public IReadOnlyList<int> AgentProcessIds
     {

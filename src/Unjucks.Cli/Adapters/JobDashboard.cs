@@ -55,7 +55,7 @@ internal sealed class JobDashboard(long started, int agents)
 
         lines.AddRange(_dead);
         long now = Stopwatch.GetTimestamp();
-        return new JobSnapshot(p.Elapsed, lines, p.Completed, p.Total, p.Failed, Rate(now, p.Completed), TimeSpan.Zero, p.InFlight,
+        return new JobSnapshot(p.Elapsed, lines, p.Completed, p.Total, p.Failed, Rate(now, p.Completed), p.LatencyP95, p.InFlight,
             Sample(p.AgentProcessIds), [.. _alerts]);
     }
 

@@ -1,7 +1,8 @@
 // The coordinator's book of one render job: the handle of every (round, template) task, submitted in dependency
 // order (so each task's dependencies are submitted before it), and, once collected, each task's outcome.
 // Counters for progress are written by the collector only (one task awaiting the results in submission order)
-// and read by the progress reporter: plain atomics, no lock.
+// and read by the progress reporter: plain atomics, no lock; the latency histogram, which cannot be read while
+// written, takes a lock (one record per task, one read per report).
 using System.Diagnostics;
 using Unjucks.Agents;
 
@@ -16,7 +17,7 @@ internal sealed class RenderRun
     private readonly long _failedBefore;
     private readonly long _started;
     private Task? _collector;
-    private long _submitted;
+    private readonly HdrHistogram.LongHistogram _latency = new(1, TimeSpan.FromHours(1).Ticks, 3); // ticks of parse + render + write
     private long _completed;
     private long _failed;
 
@@ -66,7 +67,6 @@ internal sealed class RenderRun
 
                 var handle = await session.SubmitAsync(RenderTaskCodec.Payload(r, i), deps, cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _handles[At(r, i)], handle); // release: the collector reads it after its acquire below.
-                Interlocked.Increment(ref _submitted); // one writer; atomic for the reporter's read
             }
         }
     }
@@ -86,9 +86,17 @@ internal sealed class RenderRun
         }
 
         long completed = Interlocked.Read(ref _completed); // atomic read of the collector's counter
-        long submitted = Interlocked.Read(ref _submitted); // atomic read of the submitter's counter
+        TimeSpan p95;
+        lock (_latency)
+        {
+            p95 = _latency.TotalCount == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(_latency.GetValueAtPercentile(95));
+        }
+
         return new RenderJobProgress(Stopwatch.GetElapsedTime(_started), _failedBefore + completed, Total, _failedBefore + Interlocked.Read(ref _failed),
-            Math.Max(0, submitted - completed), session.AgentProcessIds, perAgent);
+            session.InFlight, session.AgentProcessIds, perAgent)
+        {
+            LatencyP95 = p95,
+        };
     }
 
     private int At(int round, int template) => (round * Templates.Count) + template;
@@ -118,6 +126,14 @@ internal sealed class RenderRun
             if (outcome.Status != TemplateStatus.Rendered)
             {
                 Interlocked.Increment(ref _failed); // one writer; atomic for the reporter's read
+            }
+            else
+            {
+                var t = outcome.Timings;
+                lock (_latency)
+                {
+                    _latency.RecordValue(Math.Clamp((t.Parse + t.Render + t.Write).Ticks, 1, _latency.HighestTrackableValue));
+                }
             }
 
             Interlocked.Increment(ref _completed); // one writer; atomic for the reporter's read

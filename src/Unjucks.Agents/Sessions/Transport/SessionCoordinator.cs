@@ -83,7 +83,7 @@ internal sealed partial class SessionCoordinator
         _processes = options.InProcessHandler is { } handler
             ? new AgentThreads(handler, segment.FilePath, agents, options.Logger, WakeLoop)
             : new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
-        _telemetry = new SessionTelemetry(options.MeterFactory, () => Volatile.Read(ref _inFlight), CurrentOverhead, AgentsAlive);
+        _telemetry = new SessionTelemetry(options.MeterFactory, () => InFlight, CurrentOverhead, AgentsAlive);
         _slotTask = new AgentTaskHandle?[segment.SlotCount];
         _slotEpochSeen = new long[segment.SlotCount];
         _lastBeat = new long[agents];
@@ -95,6 +95,9 @@ internal sealed partial class SessionCoordinator
     }
 
     private long _inFlight;
+
+    /// <summary>Tasks submitted and not yet ended: the in-flight gauge's value.</summary>
+    internal long InFlight => Volatile.Read(ref _inFlight); // a snapshot; the Interlocked updates keep it exact
     private int _pendingRelease;
     private readonly int _releaseBatch;
     private int _wakers;
