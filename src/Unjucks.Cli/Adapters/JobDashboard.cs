@@ -44,10 +44,9 @@ internal sealed class JobDashboard(long started, int agents)
                     $"agent {i} (pid {_pids[i]}) died; its tasks ran again on the others and the slot was restarted")));
             }
 
-            if (pid != 0)
-            {
-                _pids[i] = pid;
-            }
+            // Remember the slot's pid as it is now, 0 included: a slot that reads 0 while its agent is replaced
+            // must not list the dead pid again on every snapshot, and its next pid is a new agent, not a death.
+            _pids[i] = pid;
 
             long done = i < p.TasksPerAgent.Count ? p.TasksPerAgent[i] : 0;
             lines.Add(new AgentSnapshot(i, pid, pid == 0 ? "restarting" : p.Completed >= p.Total && p.Total > 0 ? "idle" : "running", pid != 0, done, 0));

@@ -41,7 +41,7 @@ internal sealed class TemplateJobEngine : IJobEngine
         JobReport report;
         try
         {
-            report = await RenderJob.RunAsync(options, progress is null ? null : new Forward(dashboard, progress), cancellationToken).ConfigureAwait(false);
+            report = await RenderJob.RunAsync(options, new Forward(dashboard, progress), cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidOperationException e) when (e.Message.StartsWith("Could not start agent", StringComparison.Ordinal))
         {
@@ -91,9 +91,14 @@ internal sealed class TemplateJobEngine : IJobEngine
     private static TimeSpan Percentile(long[] sorted, double p) =>
         sorted.Length == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)]);
 
-    /// <summary>Library progress to dashboard snapshots (the library reports from one task at a time).</summary>
-    private sealed class Forward(JobDashboard dashboard, IProgress<JobSnapshot> progress) : IProgress<RenderJobProgress>
+    /// <summary>Library progress to dashboard snapshots (the library reports from one task at a time). It runs with
+    /// no viewer too: each snapshot samples the memory the summary reports.</summary>
+    private sealed class Forward(JobDashboard dashboard, IProgress<JobSnapshot>? progress) : IProgress<RenderJobProgress>
     {
-        public void Report(RenderJobProgress value) => progress.Report(dashboard.Snapshot(value));
+        public void Report(RenderJobProgress value)
+        {
+            var snapshot = dashboard.Snapshot(value);
+            progress?.Report(snapshot);
+        }
     }
 }
