@@ -47,7 +47,7 @@ internal static class GcCommand
         return running.Count switch
         {
             1 => running[0].Name,
-            0 => throw new CliException($"no running job found{idle}; start one with 'unjucks-perf run', or name a region."),
+            0 => throw new CliException($"no running job found{idle}; gc works on the shared regions of programs built on Unjucks.SharedMemory (a template job of 'unjucks-perf run' has none); start one, or name a region."),
             _ => throw new CliException($"{running.Count} jobs are running ({string.Join(", ", running.Select(r => r.Name))}); name one: 'unjucks-perf gc NAME'."),
         };
     }

@@ -73,6 +73,7 @@ internal static class ScaleCommand
     {
         var engine = context.Services.CreateJobEngine();
         var reportDirectory = context.FullPath(output);
+        OutputFolder.Prepare(reportDirectory, output); // an unusable --out is exit 2 now, not after every measurement.
         var (renderRoot, isTmpfs) = ChooseRenderRoot(context, renderDirectory);
         var templateDirectories = templates.Select(context.FullPath).ToArray();
         var variablesFile = variables is null ? null : context.FullPath(variables);
@@ -121,7 +122,6 @@ internal static class ScaleCommand
         var report = ScalingReport.Build(counts, mode, templateDirectories, renderRoot, isTmpfs, DateTimeOffset.UtcNow, loadAtStart);
         context.Console.Write(ScalingView.Render(report));
 
-        Directory.CreateDirectory(reportDirectory);
         var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode
             + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates))
             + string.Create(CultureInfo.InvariantCulture, $" --rounds {repeat} --repeat {runsPerCount}");

@@ -15,7 +15,8 @@ namespace Unjucks.Cli.Engine;
 /// <param name="Repeat">
 /// Rounds: the template tree is rendered this many times (at least 1), each round into its own subfolder
 /// <c>round-01</c>, <c>round-02</c>... of <paramref name="OutputDirectory"/> (directly into it when 1). Every round is
-/// an independent copy of the dependency graph, all submitted at once; templates are parsed once per agent.
+/// its own set of tasks with its own dependencies, submitted round after round as the session's in-flight window
+/// allows; a template is parsed once per agent process (once per job in threads mode).
 /// </param>
 /// <param name="TemplateTimeout">Time one template's render may take before it is that template's error (null: the library's default, 10 s).</param>
 /// <param name="MaxOutputBytes">Largest output of one template, UTF-8 bytes (null: the library's default, 64 MiB).</param>

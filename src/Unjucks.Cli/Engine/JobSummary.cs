@@ -76,7 +76,7 @@ public sealed record JobSummary(
 {
     /// <summary>What one operation is, for summaries and reports.</summary>
     public const string OperationDefinition =
-        "one operation = one template rendered and written (parsed once per agent; rendered; written through a temporary file and a rename)";
+        "one operation = one template rendered and written (parsed on its first use in each agent process, once per job in threads mode; rendered; written through a temporary file and a rename)";
 
     /// <summary>Peak anonymous (private heap) memory of the largest agent process, MiB (0 in threads mode).</summary>
     public double PeakAgentPrivateMegabytes { get; init; }

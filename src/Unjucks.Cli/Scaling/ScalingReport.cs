@@ -123,7 +123,7 @@ internal sealed record ScalingReport(
     internal static string RoundsText(int repeat) => repeat == 1
         ? "; each run renders the template tree once; operations/sec is measured over the render phase (discovery excluded)"
         : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"; each run renders the template tree {repeat} times (rounds, each into its own folder, templates parsed once per agent), so 'templates' counts operations over all rounds; operations/sec is measured over the render phase (discovery excluded)");
+            $"; each run renders the template tree {repeat} times (rounds, each into its own folder, templates parsed once per agent process, once per job in threads mode), so 'templates' counts operations over all rounds; operations/sec is measured over the render phase (discovery excluded)");
 
     private static ScalingRow ToRow(JobSummary s) => new(
         s.Agents,

@@ -3,8 +3,9 @@
 //   1. its dependencies' results arrive with it (in dependsOn order): a failed one fails this task as
 //      DependencyFailed, naming it; a rendered one gives its output path, and its content is read back from the
 //      file the dependency's agent wrote (round folder + that path): nothing is rendered twice;
-//   2. renders with the agent's TemplateRenderer (each template parsed once per agent, on first use; limits on
-//      nesting, time, output size and loop steps make a hostile template that template's error);
+//   2. renders with the agent's TemplateRenderer (each template parsed once per agent process, on first use; thread
+//      agents share one handler, so once per job; limits on nesting, time, output size and loop steps make a hostile
+//      template that template's error);
 //   3. writes atomically (temporary file, rename) after claiming the output path in the job's claims folder;
 //   4. returns a result record (RenderTaskCodec), success or failure: it never throws for a template's fault.
 // Every exception becomes a failure record of the template, so no template can end the agent.
