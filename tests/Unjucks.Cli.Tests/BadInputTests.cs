@@ -46,6 +46,19 @@ public sealed class BadInputTests
         Assert.That(run.Error, Does.Contain("--out 'file/sub' is not a folder this user can write to"), run.ToString());
     }
 
+    [Test]
+    public async Task ScaleWithAReportFolderThatIsAFileIsExit2BeforeMeasuring()
+    {
+        using var work = new TempDirectory();
+        File.WriteAllText(Path.Combine(work.Path, "taken"), "a file");
+
+        var run = await CliRun.InvokeAsync(new RealEngineServices(work.Path), None, "scale", "--agents", "1", "--out", "taken", "--render-dir", work.Path);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.ToString());
+        Assert.That(run.Error, Does.Contain("--out 'taken' is a file, not a folder"), run.ToString());
+        Assert.That(run.Out, Does.Not.Contain("ops/s"), "nothing was measured");
+    }
+
     [TestCase("", "the document is empty", TestName = "empty vars")]
     [TestCase("# nothing but a comment\n", "the document is empty", TestName = "comment-only vars")]
     [TestCase("{ \"name\": ", "not valid YAML or JSON", TestName = "malformed vars")]
