@@ -61,6 +61,19 @@ public sealed class RenderJobOptions
 
     /// <summary>The folder of the session's files (default the per-user folder under /dev/shm).</summary>
     public string? SessionDirectory { get; init; }
+
+    /// <summary>
+    /// Tasks submitted and not ended, per agent (default <see cref="DefaultTasksInFlightPerAgent"/>, 1 to 4,096): the
+    /// session's window (<see cref="AgentSessionOptions.MaxTasksInFlight"/> = this x <see cref="Agents"/>). Small keeps
+    /// the backlog small, so queue time and placement-to-pickup latency measure coordination rather than waiting
+    /// behind other templates, and a stalled agent holds few; large hides the hand-off on very fast templates (on
+    /// the bundled samples, 2 vCPUs: 16 per agent rendered about 10 % more operations per second at 2 agents, with
+    /// queue times 2 to 20 times longer).
+    /// </summary>
+    public int TasksInFlightPerAgent { get; init; } = DefaultTasksInFlightPerAgent;
+
+    /// <summary>The default of <see cref="TasksInFlightPerAgent"/>: one task running and three ready behind it.</summary>
+    public const int DefaultTasksInFlightPerAgent = 4;
 }
 
 /// <summary>A point in a running render job, reported a few times per second.</summary>
@@ -176,6 +189,12 @@ public static class RenderJob
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Agents, 1, nameof(options.Agents));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Rounds, 1, nameof(options.Rounds));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TasksInFlightPerAgent, 1, nameof(options.TasksInFlightPerAgent));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TasksInFlightPerAgent, 4096, nameof(options.TasksInFlightPerAgent));
+        if ((long)options.Agents * options.TasksInFlightPerAgent > 1 << 20)
+        {
+            throw new ArgumentException("Agents x TasksInFlightPerAgent is at most 1,048,576 (the session's window); lower one of them.", nameof(options));
+        }
         ArgumentNullException.ThrowIfNull(options.Limits);
         options.Limits.Validate();
         if (options.Mode == RenderMode.Threads && options.AgentProcess is not null)
@@ -214,6 +233,7 @@ public static class RenderJob
                 // A backstop only: renders stop themselves at limits.Timeout (checked on every write; loops by step count).
                 LeaseTimeout = (2 * limits.Timeout) + TimeSpan.FromSeconds(10),
                 StartTimeout = TimeSpan.FromSeconds(60),
+                MaxTasksInFlight = options.Agents * options.TasksInFlightPerAgent,
             };
             var session = await AgentSession.StartAsync(sessionOptions, cancellationToken).ConfigureAwait(false);
             await using (session.ConfigureAwait(false))

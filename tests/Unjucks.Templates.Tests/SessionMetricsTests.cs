@@ -61,11 +61,28 @@ public sealed class SessionMetricsTests
             Assert.That(seen.Last("unjucks.agents.tasks.in_flight"), Is.Zero, "nothing in flight at the end");
             Assert.That(seen.MaxInFlight, Is.GreaterThan(0), "the depth gauge showed queued work while the job ran");
             Assert.That(seen.MaxReportedInFlight, Is.GreaterThan(0), "the job's progress showed the same depth while it ran");
+            Assert.That(seen.MaxInFlight, Is.LessThanOrEqualTo(2 * RenderJobOptions.DefaultTasksInFlightPerAgent), "the window: 4 tasks per agent, 2 agents");
+            Assert.That(seen.MaxReportedInFlight, Is.LessThanOrEqualTo(2 * RenderJobOptions.DefaultTasksInFlightPerAgent), "the window, as the progress shows it");
             Assert.That(seen.LastReportedInFlight, Is.Zero, "the last progress report: nothing in flight, as the gauge");
             var operations = report.Templates.Where(t => t.Status == TemplateStatus.Rendered).Select(t => t.Timings.Parse + t.Timings.Render + t.Timings.Write).Order().ToList();
             var p95 = operations[(int)Math.Ceiling(0.95 * operations.Count) - 1];
             Assert.That(lastP95.Ticks, Is.EqualTo(p95.Ticks).Within(1).Percent, "the live p95 at the end = the p95 of the report's operations (HdrHistogram, 3 digits)");
         });
+    }
+
+    [TestCase(0)]
+    [TestCase(4097)]
+    public async Task A_window_outside_1_to_4096_per_agent_is_refused_before_anything_runs(int perAgent)
+    {
+        using var dir = new TempDir();
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => RenderJob.RunAsync(new RenderJobOptions
+        {
+            TemplateDirectories = [dir.Path],
+            OutputDirectory = dir.Sub("out"),
+            TasksInFlightPerAgent = perAgent,
+        }));
+        Assert.That(e!.ParamName, Is.EqualTo(nameof(RenderJobOptions.TasksInFlightPerAgent)));
+        Assert.That(Directory.Exists(dir.Sub("out")), Is.False, "nothing was created");
     }
 
     private sealed class Inline(Action<RenderJobProgress> report) : IProgress<RenderJobProgress>
