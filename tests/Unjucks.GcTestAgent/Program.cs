@@ -4,14 +4,9 @@
 //   gen2          -> "gen2 <GC.CollectionCount(2)> <GC.GetTotalMemory(false)>"
 //   exit          -> process exits with code 0
 // Stdin closing (the parent died) also ends the process, so no orphan keeps running.
-// With arguments "job <directory> <jobName> <agent>" it runs as a job agent instead (JobWorker.cs), and with
-// "gc-loop <directory> <regionName> <coop|deaf>" as an agent of a coordinated GC round (GcLoopAgent.cs).
+// With arguments "gc-loop <directory> <regionName> <coop|deaf>" it runs as an agent of a coordinated GC round
+// instead (GcLoopAgent.cs).
 using System.Globalization;
-
-if (args.Length == 4 && args[0] == "job")
-{
-    return JobWorker.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
-}
 
 if (args.Length == 4 && args[0] == "gc-loop")
 {

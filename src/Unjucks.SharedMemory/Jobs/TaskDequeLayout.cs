@@ -95,7 +95,7 @@ public static unsafe class TaskDequeLayout
         }
 
         // SAFETY: fixed offsets inside the block. Plain stores: nobody attaches before Initialize returns, and
-        // the creator publishes the whole segment with a release store of its version (JobSegment.Create).
+        // the creator publishes the whole segment with a release store of its version.
         *(long*)(baseAddress + TopOffset) = start;
         *(long*)(baseAddress + BottomOffset) = start;
         // Release store: the capacity is the last field written, so an attacher that reads it with acquire sees the

@@ -1,3 +1,4 @@
+using System.IO.MemoryMappedFiles;
 using Unjucks.SharedMemory.Jobs;
 
 namespace Unjucks.SharedMemory.Tests.Jobs;
@@ -50,21 +51,35 @@ public unsafe class SharedTaskDequeStressTests
     [Repeat(3)]
     public void Mapped_file_every_id_exactly_once([Values(2, 8)] int thieves)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "unjucks-jobs-tests-" + Guid.NewGuid().ToString("N"));
+        // Two mappings of one file (owners use the first, stealers the second) must behave as one set of deques,
+        // as they do across processes.
+        const int capacity = 32;
+        int deques = thieves + 1;
+        long stride = TaskDequeLayout.SizeOf(capacity);
+        string path = Path.Combine(Path.GetTempPath(), "unjucks-deque-tests-" + Guid.NewGuid().ToString("N"));
         try
         {
-            using var segment = JobSegment.Create(dir, "stress", thieves + 1, 32, 16);
-            // Two mappings of the same file (owners use the first, stealers the second) must behave as one deque.
-            using var second = JobSegment.Open(dir, "stress");
+            using (var file = File.Create(path))
+            {
+                file.SetLength(stride * deques);
+            }
+
+            using var first = new MappedFile(path, stride * deques);
+            using var second = new MappedFile(path, stride * deques);
+            for (int i = 0; i < deques; i++)
+            {
+                TaskDequeLayout.Initialize(first.Pointer + (i * stride), capacity);
+            }
+
             Run(
-                thieves + 1,
+                deques,
                 Items,
-                i => segment.Deque(i),
-                i => second.Stealer(i));
+                i => new SharedTaskDeque(first.Pointer + (i * stride)),
+                i => new SharedTaskStealer(second.Pointer + (i * stride)));
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            File.Delete(path);
         }
     }
 
@@ -205,5 +220,30 @@ public unsafe class SharedTaskDequeStressTests
         var wrong = Enumerable.Range(0, items).Where(i => seen[i] != 1).Take(10).Select(i => $"id {i} seen {seen[i]}x").ToList();
         Assert.That(wrong, Is.Empty, $"every id exactly once ({thieves} thieves, {batchSteals} batch steals)");
         Assert.That(consumed, Is.EqualTo(items));
+    }
+
+    /// <summary>One read-write mapping of a whole file, pointer acquired for the mapping's life.</summary>
+    private sealed class MappedFile : IDisposable
+    {
+        private readonly MemoryMappedFile _file;
+        private readonly MemoryMappedViewAccessor _view;
+
+        public MappedFile(string path, long length)
+        {
+            _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, length, MemoryMappedFileAccess.ReadWrite);
+            _view = _file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
+            byte* pointer = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            Pointer = pointer + _view.PointerOffset;
+        }
+
+        public byte* Pointer { get; }
+
+        public void Dispose()
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
     }
 }
