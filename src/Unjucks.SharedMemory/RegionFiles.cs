@@ -10,10 +10,9 @@ internal static class RegionFiles
 {
     internal const string Extension = ".region";
     internal const string AgentsSuffix = ".agents";
-    internal const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     internal const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>The directory from the options, or the per-user default, created 0700 if missing.</summary>
+    /// <summary>The directory from the options, or the per-user root, made private (<see cref="PrivateDirectory.Resolve"/>).</summary>
     internal static string ResolveDirectory(SharedRegionOptions options)
     {
         if (!OperatingSystem.IsLinux())
@@ -26,31 +25,12 @@ internal static class RegionFiles
             throw new PlatformNotSupportedException("Unjucks.SharedMemory's region layout is little-endian only.");
         }
 
-        string directory = options.Directory ?? DefaultDirectory();
-        CreatePrivateDirectory(directory);
-        if (options.Directory is null)
-        {
-            UnixFileMode mode = File.GetUnixFileMode(directory);
-            if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-            {
-                throw new UnauthorizedAccessException(
-                    $"Region directory '{directory}' is writable by group or others (mode {FormatMode((uint)mode)}); another user could plant region files there. Run 'chmod 700 {directory}'.");
-            }
-        }
-
-        return directory;
+        return PrivateDirectory.Resolve(options.Directory, "SharedRegionOptions.Directory");
     }
 
-    /// <summary>Creates a directory with mode 0700 (no-op if it exists).</summary>
-    internal static void CreatePrivateDirectory(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            throw new PlatformNotSupportedException("Unjucks.SharedMemory needs Linux (futex, flock, /proc).");
-        }
-
-        Directory.CreateDirectory(path, DirectoryMode);
-    }
+    /// <summary>Creates a folder of the region (its .agents folder) 0700, whatever the umask.</summary>
+    internal static void CreatePrivateDirectory(string path) =>
+        PrivateDirectory.EnsureOwn(path, "set SharedRegionOptions.Directory to a folder of your own");
 
     /// <summary>Options that create a new file with mode 0600 and fail if it exists (O_EXCL).</summary>
     internal static FileStreamOptions CreateNewOptions()
@@ -69,11 +49,7 @@ internal static class RegionFiles
         };
     }
 
-    internal static string DefaultDirectory()
-    {
-        string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        return Path.Combine(root, "unjucks-" + LibC.GetEuid().ToString(CultureInfo.InvariantCulture));
-    }
+    internal static string DefaultDirectory() => PrivateDirectory.DefaultRoot();
 
     /// <summary>Checks a region name: 1..100 characters of [A-Za-z0-9._-], not starting with '.'.</summary>
     internal static void ValidateName(string name)

@@ -37,9 +37,8 @@ public sealed partial class DirectoryOutputClaims : IOutputClaims
     /// <summary>The claims directory (full path).</summary>
     public string Directory { get; }
 
-    /// <summary>Creates <paramref name="path"/> and every missing parent with mode 0700: the claims live in the region
-    /// folder (/dev/shm/unjucks-&lt;uid&gt;), and Directory.CreateDirectory gives the parents it creates the umask's
-    /// mode, which would leave that folder readable by others and every region in it refused afterwards.</summary>
+    /// <summary>Creates <paramref name="path"/> (and any missing parent) 0700 whatever the umask: the claims name
+    /// which templates a job renders, so no other user may list them.</summary>
     private static void CreatePrivate(string path)
     {
         if (OperatingSystem.IsWindows())
@@ -48,13 +47,7 @@ public sealed partial class DirectoryOutputClaims : IOutputClaims
             return;
         }
 
-        string? parent = Path.GetDirectoryName(path);
-        if (parent is not null && !System.IO.Directory.Exists(parent))
-        {
-            CreatePrivate(parent);
-        }
-
-        System.IO.Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Unjucks.SharedMemory.PrivateDirectory.EnsureOwn(path, "choose a claims folder of your own");
     }
 
     /// <summary>Deletes the claims directory and everything in it; false when it could not be removed.</summary>
@@ -90,7 +83,7 @@ public sealed partial class DirectoryOutputClaims : IOutputClaims
         var temp = Path.Combine(Directory, $".{name}.{Guid.NewGuid():N}.tmp");
         try
         {
-            File.WriteAllText(temp, templateId + "\n" + fullPath, Utf8);
+            WritePrivate(temp, templateId + "\n" + fullPath);
             owner = Native.Link(temp, claim) == 0 ? templateId : OwnerAfterFailedLink(claim, fullPath);
         }
         finally
@@ -99,6 +92,20 @@ public sealed partial class DirectoryOutputClaims : IOutputClaims
         }
 
         return _known.GetOrAdd(fullPath, owner);
+    }
+
+    /// <summary>Writes a new claim file 0600 (whatever the umask: the mode is given to open(2), and 0600 has no bit
+    /// a umask would add); File.WriteAllText would make it 0644 under the usual umask.</summary>
+    private static void WritePrivate(string path, string text)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(path, options);
+        stream.Write(Utf8.GetBytes(text));
     }
 
     private string OwnerAfterFailedLink(string claim, string fullPath)

@@ -7,18 +7,31 @@ namespace Unjucks.Templates.Tests;
 /// </summary>
 public sealed class DirectoryOutputClaimsTests
 {
-    [Test]
+    [TestCase(0x000u, TestName = "claims under umask 000")]
+    [TestCase(0x002u, TestName = "claims under umask 002")]
+    [TestCase(0x012u, TestName = "claims under umask 022")]
+    [TestCase(0x03Fu, TestName = "claims under umask 077")]
+    [NonParallelizable] // the umask is the whole process's
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public void The_claims_directory_and_every_parent_it_creates_are_0700_whatever_the_umask()
+    public void The_claims_directory_every_parent_it_creates_and_every_claim_are_private_whatever_the_umask(uint mask)
     {
         using var dir = new TempDir();
         string parent = dir.Sub("region-folder");
-        var claims = new DirectoryOutputClaims(Path.Combine(parent, "claims-1"));
+        DirectoryOutputClaims claims;
+        using (Unjucks.TestSupport.Umask.Set(mask))
+        {
+            claims = new DirectoryOutputClaims(Path.Combine(parent, "claims-1"));
+            claims.Claim("/out/a.txt", "a");
+            claims.Claim("/out/b.txt", "b");
+        }
+
         const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         Assert.Multiple(() =>
         {
             Assert.That(File.GetUnixFileMode(claims.Directory), Is.EqualTo(Private));
             Assert.That(File.GetUnixFileMode(parent), Is.EqualTo(Private), "a parent created on the way (the default region folder) must not be readable by others");
+            Assert.That(Directory.GetFiles(claims.Directory).Select(File.GetUnixFileMode).ToList(), Has.Count.EqualTo(2).And.All.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite),
+                "claim files name what a job renders: 0600");
         });
     }
 

@@ -28,8 +28,8 @@ internal static class SessionFiles
     internal static string OutputSpill(string prefix, int slot, long epoch) =>
         prefix + ".out-" + slot.ToString(CultureInfo.InvariantCulture) + "-" + epoch.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The session folder: the given one, or the per-user default; created 0700 (mkdir, then chmod, so
-    /// the umask cannot change it) and refused when another user owns it or group/others may write it.</summary>
+    /// <summary>The session folder: the given one, or the per-user root, made private (0700 whatever the umask;
+    /// refused when it is a link or another user's; see <see cref="PrivateDirectory.Resolve"/>).</summary>
     internal static string ResolveDirectory(string? directory)
     {
         if (!OperatingSystem.IsLinux())
@@ -37,35 +37,10 @@ internal static class SessionFiles
             throw new PlatformNotSupportedException("Agent sessions need Linux (/dev/shm, futex, prctl).");
         }
 
-        string dir = Path.GetFullPath(directory ?? DefaultDirectory());
-        if (!Directory.Exists(dir))
-        {
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        var info = new DirectoryInfo(dir);
-        if (info.LinkTarget is not null)
-        {
-            throw new UnauthorizedAccessException($"Session folder '{dir}' is a symbolic link; use a real folder you own (or remove the link).");
-        }
-
-        if ((info.UnixFileMode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            throw new UnauthorizedAccessException($"Session folder '{dir}' is writable by group or others, so another user could plant files there; run 'chmod 700 {dir}'.");
-        }
-
-        uint owner = OwnerOf(dir);
-        if (owner != LibC.GetEuid())
-        {
-            throw new UnauthorizedAccessException($"Session folder '{dir}' belongs to user {owner}, not to you ({LibC.GetEuid()}); remove it or set AgentSessionOptions.Directory.");
-        }
-
-        return dir;
+        return PrivateDirectory.Resolve(directory, "AgentSessionOptions.Directory");
     }
 
-    internal static string DefaultDirectory() =>
-        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "unjucks-" + LibC.GetEuid().ToString(CultureInfo.InvariantCulture));
+    internal static string DefaultDirectory() => PrivateDirectory.DefaultRoot();
 
     /// <summary>Deletes every file of one session (the segment last, so a reader never sees spills without it).</summary>
     internal static List<string> DeleteAll(string segmentPath)
@@ -171,5 +146,4 @@ internal static class SessionFiles
         }
     }
 
-    private static uint OwnerOf(string path) => FileStat.StatNoFollow(path).Uid;
 }
