@@ -285,7 +285,7 @@ public sealed unsafe partial class SharedRegion : IDisposable
 
     private static SharedRegion OpenExisting(string name, string path, TimeSpan readyTimeout)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        using var stream = RegularFile.OpenExisting(path, "Region file");
         RegionFiles.CheckOwnership(stream.SafeFileHandle, path);
         WaitUntilReady(stream, path, readyTimeout);
         long length = stream.Length;

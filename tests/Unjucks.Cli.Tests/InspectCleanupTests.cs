@@ -59,6 +59,45 @@ internal sealed class InspectCleanupTests : InspectTestBase
         });
     }
 
+    [Test]
+    public void ListsWhatIsNotARegularFileAsUnreadableAndNeverOpensOrRemovesIt()
+    {
+        CreateRegion("live");
+        string fifo = Path.Combine(RegionDirectory, "fifo.region");
+        string link = Path.Combine(RegionDirectory, "link.region");
+        string outside = Path.Combine(RegionDirectory, "..", Path.GetFileName(RegionDirectory) + "-outside.txt");
+        File.WriteAllText(outside, "not a region");
+        try
+        {
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+            {
+                mkfifo.WaitForExit();
+                Assert.That(mkfifo.ExitCode, Is.Zero, "mkfifo");
+            }
+
+            File.CreateSymbolicLink(link, outside);
+
+            // A FIFO opened for reading waits for a writer: the listing and the clean-up must not.
+            var work = Task.Run(() => (Inspector().ListRegions(), Inspector().CleanupDeadRegions(null)));
+            Assert.That(work.Wait(TimeSpan.FromSeconds(60)), Is.True, "inspect waited on a FIFO");
+            var (listed, removed) = work.Result;
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(listed.Single(r => r.Name == "fifo").Problem, Does.Contain("is a FIFO, not a regular file"));
+                Assert.That(listed.Single(r => r.Name == "link").Problem, Does.Contain("is a symbolic link, not a regular file"));
+                Assert.That(listed.Single(r => r.Name == "live").Problem, Is.Null);
+                Assert.That(removed, Is.Empty, "nothing removed: the live region is in use, the others are not regions");
+                Assert.That(File.Exists(fifo) && File.Exists(link), Is.True, "left where they are");
+                Assert.That(File.ReadAllText(outside), Is.EqualTo("not a region"), "the link's target is untouched");
+            });
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
     private string ClaimsDirectory(string name)
     {
         var path = Path.Combine(RegionDirectory, name);

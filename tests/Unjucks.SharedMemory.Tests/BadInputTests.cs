@@ -20,6 +20,38 @@ public class BadInputTests : RegionTestBase
     private string PathOf(string name) => Path.Combine(Directory, name + ".region");
 
     [Test]
+    public void A_fifo_a_folder_or_a_link_named_like_a_region_is_refused_without_waiting()
+    {
+        string fifo = NewName();
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [PathOf(fifo)]))
+        {
+            mkfifo.WaitForExit();
+            Assert.That(mkfifo.ExitCode, Is.Zero);
+        }
+
+        string folder = NewName();
+        System.IO.Directory.CreateDirectory(PathOf(folder));
+        string link = NewName();
+        string target = MakeValidRegionFile();
+        File.CreateSymbolicLink(PathOf(link), PathOf(target)); // even a link to a good region of ours
+
+        var open = Task.Run(() => new[] { fifo, folder, link }.Select(n =>
+            Assert.Throws<SharedRegionFormatException>(() => SharedRegion.Open(n, Options))!.Message).ToList());
+        Assert.That(open.Wait(TimeSpan.FromSeconds(60)), Is.True, "opening waited");
+
+        Assert.That(open.Result, Is.EqualTo(new[]
+        {
+            $"Region file '{PathOf(fifo)}' is a FIFO, not a regular file, so it cannot be one; remove it.",
+            $"Region file '{PathOf(folder)}' is a folder, not a regular file, so it cannot be one; remove it.",
+            $"Region file '{PathOf(link)}' is a symbolic link, not a regular file, so it cannot be one; remove it.",
+        }));
+        File.Delete(PathOf(fifo));
+        System.IO.Directory.Delete(PathOf(folder));
+        File.Delete(PathOf(link));
+        Assert.That(SharedRegion.Delete(target, Options), Is.True);
+    }
+
+    [Test]
     public void Truncated_file_is_rejected()
     {
         string name = MakeValidRegionFile();

@@ -85,6 +85,11 @@ internal static class SessionFiles
         var live = new HashSet<string>(StringComparer.Ordinal);
         foreach (string segment in Directory.EnumerateFiles(dir, "*" + SegmentExtension))
         {
+            if (RegularFile.NonRegularKindAt(segment) is not null)
+            {
+                continue; // a FIFO, socket, device or link is not a session's: never opened, never removed
+            }
+
             if (IsCoordinatorAlive(segment))
             {
                 live.Add(Path.GetFileName(PrefixOf(segment)));
@@ -101,7 +106,7 @@ internal static class SessionFiles
             int dot = fileName.IndexOf('.', StringComparison.Ordinal);
             string owner = fileName[..dot];
             string rest = fileName[dot..];
-            if (!live.Contains(owner) && (rest.StartsWith(".in-", StringComparison.Ordinal) || rest.StartsWith(".out-", StringComparison.Ordinal))
+            if (!live.Contains(owner) && RegularFile.NonRegularKindAt(file) is null && (rest.StartsWith(".in-", StringComparison.Ordinal) || rest.StartsWith(".out-", StringComparison.Ordinal))
                 && !File.Exists(Path.Combine(dir, owner + SegmentExtension)) && TryDelete(file))
             {
                 removed.Add(file);

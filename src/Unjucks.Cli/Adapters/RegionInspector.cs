@@ -196,6 +196,11 @@ internal sealed class RegionInspector : IRegionInspector
     /// <summary>Why the file at <paramref name="path"/> may be removed, or null when it is in use or not ours.</summary>
     private string? DeathReason(string path)
     {
+        if (RegularFile.NonRegularKindAt(path) is not null)
+        {
+            return null; // a FIFO, socket, device or link: listed as unreadable, never opened or removed
+        }
+
         string name = NameOf(path);
         SharedRegion region;
         try

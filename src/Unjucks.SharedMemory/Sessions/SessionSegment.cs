@@ -141,7 +141,7 @@ internal sealed unsafe class SessionSegment : IDisposable
     }
 
     /// <summary>Opens a ready session file.</summary>
-    /// <exception cref="SharedRegionFormatException">The file is not a ready session file of this layout major version.</exception>
+    /// <exception cref="SharedRegionFormatException">The file is not a ready session file of this layout major version, or not a regular file.</exception>
     /// <exception cref="UnauthorizedAccessException">The file is writable by group or others.</exception>
     internal static SessionSegment Open(string path)
     {
@@ -150,7 +150,7 @@ internal sealed unsafe class SessionSegment : IDisposable
             throw new PlatformNotSupportedException("Agent sessions need Linux (/dev/shm, futex, prctl).");
         }
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        var stream = RegularFile.OpenExisting(path, "Session file");
         MappedRegionFile? mapping = null;
         try
         {

@@ -58,4 +58,37 @@ public sealed class SessionFolderTests : SessionTestBase
         Assert.That(e!.Message, Does.Contain("is a symbolic link").And.Contain("AgentSessionOptions.Directory or UNJUCKS_REGION_DIR"));
         Assert.That(Directory.EnumerateFileSystemEntries(target), Is.Empty);
     }
+
+    [Test]
+    public async Task RemoveStale_skips_a_fifo_or_a_link_named_like_a_dead_sessions_file()
+    {
+        // Named for a coordinator that has exited, so regular files of these names would be removed.
+        int dead;
+        using (var exited = System.Diagnostics.Process.Start("true")!)
+        {
+            await exited.WaitForExitAsync(Guard());
+            dead = exited.Id;
+        }
+
+        string fifo = Path.Combine(Dir, $"s{dead}-0000000000000000.session");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])!)
+        {
+            await mkfifo.WaitForExitAsync(Guard());
+            Assert.That(mkfifo.ExitCode, Is.Zero);
+        }
+
+        string target = Path.Combine(Dir, "target");
+        File.WriteAllText(target, "x");
+        string link = Path.Combine(Dir, $"s{dead}-1111111111111111.in-0");
+        File.CreateSymbolicLink(link, target);
+
+        var removing = Task.Run(() => AgentSession.RemoveStale(Dir));
+        Assert.That(await Task.WhenAny(removing, Task.Delay(TimeSpan.FromSeconds(60))), Is.SameAs(removing), "RemoveStale waited on a FIFO");
+
+        Assert.That(removing.Result, Is.Empty);
+        Assert.That(File.Exists(fifo) && File.Exists(link) && File.Exists(target), Is.True, "nothing that is not a regular file was touched");
+        File.Delete(fifo);
+        File.Delete(link);
+        File.Delete(target);
+    }
 }
