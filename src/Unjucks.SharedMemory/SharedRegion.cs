@@ -1,8 +1,9 @@
 // SharedRegion: creates or opens a region file, checks its header, maps it, and hands out the structures.
 //
 // Ready protocol (see docs/shared-region-format.md): the creator makes the file with O_EXCL semantics
-// (FileMode.CreateNew, mode 0600), sizes it with SetLength (the new bytes read as zero), maps it, writes the
-// header body and then LayoutVersion LAST with a release store. An opener reads the header; LayoutVersion == 0
+// (FileMode.CreateNew, mode 0600), reserves its space with posix_fallocate (the new bytes read as zero; a full
+// /dev/shm is an IOException, never a SIGBUS), maps it, writes the header body and then LayoutVersion LAST with a
+// release store. An opener reads the header; LayoutVersion == 0
 // means "creator still busy", so it retries for up to ReadyTimeout and then reports "never became ready".
 // A non-zero magic that is not ours fails at once, as does another major version.
 using System.Collections.Concurrent;
@@ -260,7 +261,7 @@ public sealed unsafe partial class SharedRegion : IDisposable
         MappedRegionFile? mapping = null;
         try
         {
-            stream.SetLength(geometry.TotalBytes);
+            SpaceReservation.Reserve(stream, geometry.TotalBytes, path, "region", "set SharedRegionOptions.Directory to a folder with room");
             mapping = new MappedRegionFile(stream, geometry.TotalBytes);
             byte* b = mapping.Base;
             geometry.WriteHeaderBody(b, Environment.ProcessId, ProcessIdentity.SelfStartTime);

@@ -13,6 +13,9 @@
 //   write-loop    <dir> <region> <key>                      write the key forever (benchmark background load)
 //   echo-pipe     <message-bytes>                           echo fixed-size blocks from stdin to stdout (benchmarks)
 //   echo-socket   <socket-path> <message-bytes>             connect to a Unix socket and echo fixed-size blocks
+//   create-sized  <dir> <region> <state-slots>              create a region of that many slots; print "created", or
+//                                                           "refused <exception type>: <message>" and exit 3; then
+//                                                           "free <bytes>" and "entries <n>" for the folder's file system
 // Every command prints "done" on success and exits 0.
 using System.Buffers.Binary;
 using System.Globalization;
@@ -21,6 +24,25 @@ using Unjucks.SharedMemory;
 if (args.Length >= 2 && args[0] is "echo-pipe" or "echo-socket")
 {
     return Echo.Run(args);
+}
+
+if (args.Length == 4 && args[0] == "create-sized")
+{
+    int code = 0;
+    try
+    {
+        using var created = SharedRegion.CreateOrOpen(args[2], new SharedRegionOptions { Directory = args[1], StateSlots = int.Parse(args[3], CultureInfo.InvariantCulture) });
+        Console.WriteLine("created");
+    }
+    catch (IOException e)
+    {
+        Console.WriteLine($"refused {e.GetType().Name}: {e.Message}");
+        code = 3;
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"free {new DriveInfo(args[1]).AvailableFreeSpace}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"entries {Directory.GetFileSystemEntries(args[1]).Length}"));
+    return code;
 }
 
 if (args.Length < 3)

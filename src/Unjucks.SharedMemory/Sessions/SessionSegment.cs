@@ -110,7 +110,7 @@ internal sealed unsafe class SessionSegment : IDisposable
         MappedRegionFile? mapping = null;
         try
         {
-            Reserve(stream, size, path);
+            SpaceReservation.Reserve(stream, size, path, "session file", "set AgentSessionOptions.Directory to a folder with room");
             mapping = new MappedRegionFile(stream, size); // the one mapping primitive of the shared regions
             byte* p = mapping.Base;
             // SAFETY: the file is new (CreateNew) and nobody maps it before the version store below; the view spans `size` bytes.
@@ -388,28 +388,6 @@ internal sealed unsafe class SessionSegment : IDisposable
                 Futex.Wake(w, 1); // SAFETY: the word lives in this live mapping.
             }
         }
-    }
-
-    private static void Reserve(FileStream stream, long size, string path)
-    {
-        int rc = LibCSession.PosixFallocate((int)stream.SafeFileHandle.DangerousGetHandle(), 0, size);
-        if (rc == 0)
-        {
-            return;
-        }
-
-        if (rc == 28) // ENOSPC
-        {
-            throw new IOException($"No space for the session file '{path}' ({size:N0} bytes): {Path.GetDirectoryName(path)} is full. Free space (e.g. 'unjucks-perf inspect --cleanup' or AgentSession.RemoveStale()) or set AgentSessionOptions.Directory.");
-        }
-
-        if (rc is 95 or 22) // EOPNOTSUPP / EINVAL: the file system cannot reserve; size it sparsely instead.
-        {
-            stream.SetLength(size);
-            return;
-        }
-
-        throw new IOException($"posix_fallocate('{path}', {size}) failed with error {rc}.");
     }
 
     private static void WriteHeader(byte* p, int agents, int slots, int inlineBytes, long sessionDataBytes, long size, TimeSpan heartbeat)
