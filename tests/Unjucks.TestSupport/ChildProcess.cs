@@ -198,7 +198,15 @@ public sealed class ChildProcess : IDisposable
     {
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit(KillGuard);
+        RemoveRuntimeLeftovers();
     }
+
+    /// <summary>
+    /// A .NET process killed with SIGKILL leaves its runtime's debugger FIFOs and diagnostics socket in /tmp; so
+    /// do its own children killed with it. Removes those of every process of this user that no longer runs, so
+    /// that tests which kill leave nothing behind.
+    /// </summary>
+    public static void RemoveRuntimeLeftovers() => Unjucks.SharedMemory.Native.RuntimeIpcFiles.RemoveStale();
 
     /// <summary>Kills the child if it still runs, and releases the process handle.</summary>
     public void Dispose()

@@ -6,6 +6,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace Unjucks.Agents.Sessions.Transport;
@@ -70,6 +71,7 @@ internal sealed class AgentProcesses : IAgentLauncher
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = false;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var startTime = new StrongBox<long>(); // set once started; read by the exit handler (another thread)
         process.OutputDataReceived += (_, e) => Log(agent, e.Data, error: false);
         process.ErrorDataReceived += (_, e) => Log(agent, e.Data, error: true);
         process.Exited += (_, _) =>
@@ -85,6 +87,7 @@ internal sealed class AgentProcesses : IAgentLauncher
             }
 
             Interlocked.CompareExchange(ref _pids[agent], 0, SafePid(process)); // full fence; only if no newer process took the slot.
+            RemoveRuntimeLeftovers(SafePid(process), Volatile.Read(ref startTime.Value), psi); // acquire: pairs with the release below
             _exits.Enqueue((agent, generation, code));
             _onExit();
         };
@@ -104,10 +107,20 @@ internal sealed class AgentProcesses : IAgentLauncher
         }
 
         Volatile.Write(ref _pids[agent], SafePid(process)); // release: AgentProcessIds readers see it.
+        // Release: the exit handler, on a thread-pool thread, reads it after the process is reaped.
+        Volatile.Write(ref startTime.Value, Unjucks.SharedMemory.Native.ProcessIdentity.TryReadStartTime(SafePid(process)) ?? 0);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _processes[agent]?.Dispose();
         _processes[agent] = process;
+    }
+
+    /// <summary>A killed (or crashed) agent leaves its runtime's debugger FIFOs and diagnostics socket in its
+    /// temporary folder; the reaped process's are removed, matched by pid and start time (0: not read, nothing done).</summary>
+    private static void RemoveRuntimeLeftovers(int pid, long startTime, ProcessStartInfo psi)
+    {
+        string? tmp = psi.Environment.TryGetValue("TMPDIR", out var t) && !string.IsNullOrEmpty(t) ? t : null;
+        Unjucks.SharedMemory.Native.RuntimeIpcFiles.RemoveLeftovers(pid, startTime, tmp);
     }
 
     /// <summary>SIGKILL to the slot's current process (its exit is reported as usual).</summary>
