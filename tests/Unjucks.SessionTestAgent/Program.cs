@@ -2,7 +2,7 @@
 //   'E' echo the rest                     'S' int32 size, int32 seed: deterministic bytes of that size
 //   'C' dependency results joined by ',' then '>' then the rest      'T' throw InvalidOperationException(rest)
 //   'K' byte n: SIGKILL itself while attempt <= n, then echo          'H' byte n: hang (ignoring the token) while attempt <= n
-//   'I' "agent attempt pid sessionDataLength sessionDataSum"          'A' the agent activity's trace id and parent span id
+//   'I' [int32 ms: sleep first] "agent attempt pid sessionDataLength sessionDataSum"   'A' the agent activity's trace id and parent span id
 //   'P' print the rest to stdout and stderr, return empty             'L' int32 ms: sleep, then echo nothing
 // With the first argument "coordinator <dir> <agents> <tasks>" it is a coordinator of its own (for the test that kills one).
 using System.Buffers.Binary;
@@ -76,6 +76,11 @@ internal static partial class Handlers
                 return rest[1..].ToArray();
             case 'I':
             {
+                if (rest.Length >= 4)
+                {
+                    await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
+                }
+
                 long sum = 0;
                 foreach (byte b in task.SessionData.Span)
                 {

@@ -133,16 +133,25 @@ public sealed class SessionResultTests : SessionTestBase
         {
             Agents = o.Agents, Directory = o.Directory, AgentProcess = o.AgentProcess, SessionData = data,
         } : null!, ct);
-        var seen = new HashSet<int>();
-        for (int round = 0; round < 200 && seen.Count < 3; round++)
+        // Three readers that first sleep, submitted at once: least-loaded placement gives each agent one, and none
+        // is idle beside unstarted work, so nothing is moved: each of the three agents reads the data.
+        var readers = new List<AgentTaskHandle>();
+        for (int i = 0; i < 3; i++)
         {
-            var h = await session.SubmitAsync(Op('I'), cancellationToken: ct);
+            var payload = SleepOp(300);
+            payload[0] = (byte)'I';
+            readers.Add(await session.SubmitAsync(payload, cancellationToken: ct));
+        }
+
+        var seen = new HashSet<int>();
+        foreach (var h in readers)
+        {
             var parts = Text(await h.Result.WaitAsync(ct)).Split(' ');
             Assert.That((parts[3], parts[4]), Is.EqualTo(((1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), sum.ToString(System.Globalization.CultureInfo.InvariantCulture))));
             seen.Add(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        Assert.That(seen, Has.Count.GreaterThanOrEqualTo(2), "tasks ran on more than one agent");
+        Assert.That(seen, Is.EquivalentTo(new[] { 0, 1, 2 }), "each of the three agents read the whole session data");
     }
 
     [Test]
