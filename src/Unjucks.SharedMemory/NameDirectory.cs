@@ -124,6 +124,12 @@ internal sealed unsafe class NameDirectory
                     // Full-fence CAS: only one waiter reverts, and only the dead agent's claim.
                     Interlocked.CompareExchange(ref state, DirectoryEntryLayout.StateFree, seen);
                 }
+                else if (backoff.Exceeded)
+                {
+                    AgentInfo holder = _region.Agents.GetInfo(AgentIds.Slot(seen));
+                    throw new TimeoutException(
+                        $"{_kind} entry {index} of region '{_region.FilePath}' has been claimed for more than {OwnerBackoff.Bound.TotalMilliseconds:0} ms by agent slot {holder.Slot} (pid {holder.ProcessId}), which is alive but stopped or starved while naming it; try again, or stop or resume that process.");
+                }
             }
         }
 

@@ -45,6 +45,10 @@ public sealed unsafe class SharedMessageQueue
 {
     private static readonly TimeSpan ParkSlice = TimeSpan.FromMilliseconds(50);
 
+    // A blocking call's attempts wait on a busy slot for at most this long, then count as "not now", so that a
+    // stopped holder costs the caller its own timeout, not the bound of a non-blocking call.
+    private static readonly TimeSpan BlockingStep = TimeSpan.FromMilliseconds(10);
+
     private readonly SharedRegion _region;
     private readonly byte* _body;
     private readonly byte* _slots;
@@ -100,8 +104,13 @@ public sealed unsafe class SharedMessageQueue
 
     private ref int NotFullWaiters => ref Unsafe.AsRef<int>(_body + QueueLayout.NotFullWaitersOffset);
 
-    /// <summary>Adds a message if there is room; false if the queue is full.</summary>
-    public bool TryEnqueue(ReadOnlySpan<byte> message)
+    /// <summary>Adds a message if there is room; false if the queue is full. Returns within about
+    /// <see cref="OwnerBackoff.Bound"/> (250 ms) whatever the region's bytes.</summary>
+    /// <exception cref="TimeoutException">A live agent has held the slot for longer than that (it is stopped or starved).</exception>
+    /// <exception cref="SharedRegionFormatException">The queue's words are in a state no agent leaves: the region is damaged.</exception>
+    public bool TryEnqueue(ReadOnlySpan<byte> message) => TryEnqueue(message, new OwnerBackoff());
+
+    private bool TryEnqueue(ReadOnlySpan<byte> message, OwnerBackoff backoff)
     {
         if (message.Length > MaxMessageBytes)
         {
@@ -111,7 +120,6 @@ public sealed unsafe class SharedMessageQueue
 
         _region.ThrowIfDisposed();
         int me = _region.Agents.CurrentAgentId;
-        var backoff = new OwnerBackoff();
         while (true)
         {
             long position = Volatile.Read(ref EnqueuePos); // acquire: pairs with the CAS that advanced it
@@ -123,6 +131,7 @@ public sealed unsafe class SharedMessageQueue
             {
                 if (!TryReserve(ref owner, position, consumer: false, me, ref backoff, out long seen, out long mine))
                 {
+                    ThrowIfStuck(ref backoff, position, consumer: false);
                     continue;
                 }
 
@@ -169,8 +178,40 @@ public sealed unsafe class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
+                ThrowIfStuck(ref backoff, freeing, consumer: true);
+            }
+            else if (difference > 0)
+            {
+                // The slot is a lap ahead of the position we read: another producer moved on; read it again. For
+                // longer than the bound it is damage (no producer leaves the position behind a published slot).
+                backoff.WaitAndShouldCheck();
+                ThrowIfStuck(ref backoff, position, consumer: false);
             }
         }
+    }
+
+    /// <summary>After the bound: a TimeoutException naming the live holder of the slot of <paramref name="position"/>,
+    /// else a SharedRegionFormatException describing the impossible state.</summary>
+    private void ThrowIfStuck(ref OwnerBackoff backoff, long position, bool consumer)
+    {
+        if (!backoff.Exceeded)
+        {
+            return;
+        }
+
+        byte* slot = Slot(position);
+        long seq = Volatile.Read(ref SeqOf(slot)); // acquire: a snapshot for the message
+        long owner = Volatile.Read(ref OwnerOf(slot)); // acquire: a snapshot for the message
+        long index = position & _mask;
+        if (IsReservationFor(owner, position, consumer) && _region.Agents.IsAgentAlive((int)owner))
+        {
+            AgentInfo holder = _region.Agents.GetInfo(AgentIds.Slot((int)owner));
+            throw new TimeoutException(
+                $"Queue '{Name}' of region '{_region.FilePath}': slot {index} has been held for more than {OwnerBackoff.Bound.TotalMilliseconds:0} ms by agent slot {holder.Slot} (pid {holder.ProcessId}), which is alive but stopped or starved between two steps; try again, or stop or resume that process.");
+        }
+
+        throw new SharedRegionFormatException(
+            $"Queue '{Name}' of region '{_region.FilePath}' is damaged: slot {index} (byte {slot - _body} of the queue) has sequence {seq} and owner word 0x{owner:X16} while the enqueue position is {Volatile.Read(ref EnqueuePos)} and the dequeue position {Volatile.Read(ref DequeuePos)}, a state no live or dead agent leaves. Delete the region.");
     }
 
     // Reserves the slot at position for this producer (consumer: false) or consumer: takes it with a CAS when nobody
@@ -194,11 +235,12 @@ public sealed unsafe class SharedMessageQueue
     /// Takes the oldest message into <paramref name="destination"/>; false if the queue is empty. Throws
     /// <see cref="ArgumentException"/> (leaving the message queued) if <paramref name="destination"/> is too small.
     /// </summary>
-    public bool TryDequeue(Span<byte> destination, out int length)
+    public bool TryDequeue(Span<byte> destination, out int length) => TryDequeue(destination, out length, new OwnerBackoff());
+
+    private bool TryDequeue(Span<byte> destination, out int length, OwnerBackoff backoff)
     {
         _region.ThrowIfDisposed();
         int me = _region.Agents.CurrentAgentId;
-        var backoff = new OwnerBackoff();
         while (true)
         {
             long position = Volatile.Read(ref DequeuePos); // acquire: pairs with the CAS that advanced it
@@ -210,6 +252,7 @@ public sealed unsafe class SharedMessageQueue
             {
                 if (!TryReserve(ref owner, position, consumer: true, me, ref backoff, out long seen, out long mine))
                 {
+                    ThrowIfStuck(ref backoff, position, consumer: true);
                     continue;
                 }
 
@@ -284,6 +327,13 @@ public sealed unsafe class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
+                ThrowIfStuck(ref backoff, position, consumer: false);
+            }
+            else
+            {
+                // The slot is ahead of the position we read: another consumer moved on; read it again (bounded).
+                backoff.WaitAndShouldCheck();
+                ThrowIfStuck(ref backoff, position, consumer: true);
             }
         }
     }
@@ -320,22 +370,22 @@ public sealed unsafe class SharedMessageQueue
         where TAttempt : IAttempt, allows ref struct
     {
         SharedRegion.CheckTimeout(timeout);
+        long start = Stopwatch.GetTimestamp();
         for (int i = 0; ; i++)
         {
-            if (attempt.Try(this))
+            if (TryOnce(ref attempt, out bool busy))
             {
                 return true;
             }
 
-            if (i >= SpinIterations)
+            if (i >= SpinIterations || busy)
             {
-                break;
+                break; // spinning is for a queue that is briefly empty or full, not for a holder that is stopped
             }
 
             Thread.SpinWait(8);
         }
 
-        long start = Stopwatch.GetTimestamp();
         using var guard = _region.EnterBlocking();
         // Full fence: the other side's read of the waiter count (after its publish or free) sees us, or we see its
         // publish or free in the retry below; pairs with the Volatile.Read of the waiters in TryEnqueue/TryDequeue.
@@ -348,7 +398,7 @@ public sealed unsafe class SharedMessageQueue
                 // Acquire, read BEFORE retrying: a bump by the other side after our failed retry changes the word,
                 // so the futex wait below returns at once instead of sleeping through the wake-up.
                 int observed = Volatile.Read(ref word);
-                if (attempt.Try(this))
+                if (TryOnce(ref attempt, out _))
                 {
                     return true;
                 }
@@ -369,6 +419,23 @@ public sealed unsafe class SharedMessageQueue
         }
     }
 
+    /// <summary>One attempt of a blocking call: a slot a live agent holds past the short step is "not now" (the
+    /// call goes on waiting within its timeout); damage still throws.</summary>
+    private bool TryOnce<TAttempt>(ref TAttempt attempt, out bool busy)
+        where TAttempt : IAttempt, allows ref struct
+    {
+        busy = false;
+        try
+        {
+            return attempt.Try(this);
+        }
+        catch (TimeoutException)
+        {
+            busy = true;
+            return false;
+        }
+    }
+
     /// <summary>One non-blocking attempt of a blocking operation.</summary>
     private interface IAttempt
     {
@@ -379,7 +446,7 @@ public sealed unsafe class SharedMessageQueue
     {
         private readonly ReadOnlySpan<byte> _message = message;
 
-        public bool Try(SharedMessageQueue queue) => queue.TryEnqueue(_message);
+        public bool Try(SharedMessageQueue queue) => queue.TryEnqueue(_message, new OwnerBackoff(BlockingStep));
     }
 
     private ref struct DequeueAttempt(Span<byte> destination) : IAttempt
@@ -388,7 +455,7 @@ public sealed unsafe class SharedMessageQueue
 
         public int Length;
 
-        public bool Try(SharedMessageQueue queue) => queue.TryDequeue(_destination, out Length);
+        public bool Try(SharedMessageQueue queue) => queue.TryDequeue(_destination, out Length, new OwnerBackoff(BlockingStep));
     }
 
     /// <summary>Prepares a queue body; called by its creator before the directory entry is published.</summary>
@@ -439,6 +506,12 @@ public sealed unsafe class SharedMessageQueue
 
         stall();
     }
+
+    /// <summary>Test hook: the queue's control block (positions, then the slots), to damage it.</summary>
+    internal nint BodyAddressForTests => (nint)_body;
+
+    /// <summary>Test hook: the reservation word this agent writes for a position.</summary>
+    internal long ReservationForTests(long position, bool consumer) => Reservation(position, consumer, _region.Agents.CurrentAgentId);
 
     /// <summary>The Owner word for the producer (or consumer) of <paramref name="position"/>.</summary>
     private static long Reservation(long position, bool consumer, int agentId) =>

@@ -349,9 +349,9 @@ public sealed unsafe class SharedStateTable
                 continue;
             }
 
+            int holderSlot = (int)((seen >> 1) & 0x7FFF) - 1;
             if (backoff.WaitAndShouldCheck())
             {
-                int holderSlot = (int)((seen >> 1) & 0x7FFF) - 1;
                 int holderGeneration = (int)((seen >> 16) & 0xFF);
                 if (!_region.Agents.IsHolderAlive(holderSlot, holderGeneration)
                     && Interlocked.CompareExchange(ref seq, stable | busyBits, seen) == seen) // full fence; only one taker wins
@@ -361,6 +361,19 @@ public sealed unsafe class SharedStateTable
             }
 
             _region.ThrowIfDisposed();
+            if (backoff.Exceeded)
+            {
+                // Only a live holder keeps the busy bit this long (a dead one is taken over above).
+                if ((uint)holderSlot >= (uint)_region.Agents.Capacity)
+                {
+                    throw new SharedRegionFormatException(
+                        $"A state slot of region '{_region.FilePath}' is damaged: its busy word 0x{seen:X16} names agent slot {holderSlot}, which does not exist. Delete the region.");
+                }
+
+                AgentInfo holder = _region.Agents.GetInfo(holderSlot);
+                throw new TimeoutException(
+                    $"A state slot of region '{_region.FilePath}' has been held for more than {OwnerBackoff.Bound.TotalMilliseconds:0} ms by agent slot {holderSlot} (pid {holder.ProcessId}), which is alive but stopped or starved in the middle of a write; try again, or stop or resume that process.");
+            }
         }
     }
 
@@ -436,6 +449,15 @@ public sealed unsafe class SharedStateTable
     }
 
     private byte* Slot(int index) => _slots + ((long)index * _slotBytes);
+
+    /// <summary>Test hook: the address of the slot bound to <paramref name="key"/> (0 when unbound), to damage it.</summary>
+    internal nint SlotAddressForTests(string key)
+    {
+        Span<byte> keyBytes = stackalloc byte[MaxKeyBytes];
+        keyBytes = EncodeKey(key, keyBytes);
+        int index = Find(keyBytes, Crc32C.Compute(keyBytes), out _);
+        return index < 0 ? 0 : (nint)Slot(index);
+    }
 
     private Span<byte> EncodeKey(string key, Span<byte> buffer)
     {
