@@ -151,6 +151,13 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>The next stdout line, or null once the output ended; fails the test if none comes within <paramref name="timeout"/>.</summary>
+    public string? TryReadLine(TimeSpan timeout)
+    {
+        Task<string?> read = _process.StandardOutput.ReadLineAsync();
+        return read.Wait(timeout) ? read.Result : FailTimedOut(timeout);
+    }
+
     /// <summary>Blocking <see cref="ReadLineAsync"/>.</summary>
     public string ReadLine(TimeSpan timeout)
     {
