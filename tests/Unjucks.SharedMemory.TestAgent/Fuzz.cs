@@ -4,7 +4,8 @@
 // return or throw a typed exception (SharedRegionFormatException, TimeoutException, SharedRegionFullException)
 // within the watchdog's 10 s; anything else is counted as untyped, a call past the watchdog ends the process
 // (exit 4, "hang ..."), and a crash ends it too (the parent sees the last "case" line). Prints one summary line:
-//   "fuzz cases N calls C ok O typed T untyped U slowest-ms S slowest <case>/<call>", then up to 10 "untyped ..." lines.
+//   "fuzz cases N calls C ok O typed T untyped U slowest-ms S slowest <case>/<call>", "slow <call> <count>, ..." (calls
+//   over 100 ms), then up to 10 "untyped ..." lines.
 using System.Diagnostics;
 using System.Globalization;
 using Unjucks.SharedMemory;
@@ -12,6 +13,7 @@ using Unjucks.SharedMemory;
 internal static class Fuzz
 {
     private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMilliseconds(50); // a damaged "not ready" header waits this long
 
     internal static int Run(string directory, int seed, int cases)
     {
@@ -19,6 +21,7 @@ internal static class Fuzz
         long calls = 0, ok = 0, typed = 0, untyped = 0, slowestTicks = 0;
         string slowest = "-";
         var untypedSamples = new List<string>();
+        var slowCalls = new Dictionary<string, int>(StringComparer.Ordinal); // calls over 100 ms, by operation
         string current = "start";
         long callStarted = 0;
         var watchdog = new Thread(() =>
@@ -73,6 +76,11 @@ internal static class Fuzz
                 {
                     Volatile.Write(ref callStarted, 0);
                     long ticks = Stopwatch.GetTimestamp() - start;
+                    if (Stopwatch.GetElapsedTime(0, ticks) > TimeSpan.FromMilliseconds(100))
+                    {
+                        slowCalls[what] = slowCalls.GetValueOrDefault(what) + 1;
+                    }
+
                     if (ticks > slowestTicks)
                     {
                         slowestTicks = ticks;
@@ -82,7 +90,7 @@ internal static class Fuzz
             }
 
             SharedRegion? region = null;
-            Call("open", () => region = SharedRegion.Open(name, options));
+            Call("open", () => region = SharedRegion.Open(name, options, ReadyTimeout));
             if (region is not null)
             {
                 var buffer = new byte[options.MessageBytes];
@@ -127,6 +135,7 @@ internal static class Fuzz
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fuzz cases {cases} calls {calls} ok {ok} typed {typed} untyped {untyped} slowest-ms {Stopwatch.GetElapsedTime(0, slowestTicks).TotalMilliseconds:F1} slowest {slowest}"));
+        Console.WriteLine("slow " + string.Join(", ", slowCalls.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
         foreach (string sample in untypedSamples)
         {
             Console.WriteLine(sample);

@@ -42,6 +42,10 @@ public sealed class DamagedRegionFuzzTests
                 {
                     summary = line;
                 }
+                else if (line.StartsWith("slow ", StringComparison.Ordinal))
+                {
+                    TestContext.Out.WriteLine(line);
+                }
                 else
                 {
                     untyped.Add(line);
