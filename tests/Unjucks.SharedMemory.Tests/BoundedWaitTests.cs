@@ -60,6 +60,20 @@ public sealed unsafe class BoundedWaitTests : RegionTestBase
         Assert.That(e!.Message, Does.Contain($"held for more than 250 ms by agent slot {me} (pid {Environment.ProcessId})"));
     }
 
+    [Test]
+    public void A_directory_entry_claimed_by_a_live_agent_that_never_names_it_is_a_timeout_naming_it()
+    {
+        SharedRegion region = Region();
+        int me = region.Agents.CurrentAgentId;
+        // Damage: queue entry 0 claimed by this agent, as if it had stopped while writing the queue's name.
+        byte* entry = region.Base + region.Geometry.SectionOffsets[RegionLayout.QueuesSection];
+        Volatile.Write(ref Unsafe.AsRef<int>(entry + DirectoryEntryLayout.StateOffset), me);
+
+        var e = Bounded(() => Assert.Throws<TimeoutException>(() => region.Queue("new")));
+
+        Assert.That(e!.Message, Does.StartWith("queue entry 0 of region").And.Contain($"(pid {Environment.ProcessId})"));
+    }
+
     private static T Bounded<T>(Func<T> call)
     {
         var stopwatch = Stopwatch.StartNew();
