@@ -97,6 +97,8 @@ public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long To
 public static class RenderJob
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan FastProgressInterval = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan FastProgressPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>True in a process a processes-mode render job started as one of its agents.</summary>
     /// <param name="args">The program's arguments.</param>
@@ -117,7 +119,7 @@ public static class RenderJob
 
     /// <summary>Runs the whole job.</summary>
     /// <param name="options">What to render.</param>
-    /// <param name="progress">Receives a snapshot a few times per second (may be null).</param>
+    /// <param name="progress">Receives a snapshot every 25 ms for the first second, then four times per second (may be null).</param>
     /// <param name="cancellationToken">Cancels the job: agents stop, the session's files are removed, and the call
     /// throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The report; <see cref="JobReport.Failed"/> is non-zero when any template was not rendered.</returns>
@@ -268,14 +270,23 @@ public static class RenderJob
         }
     }
 
+    /// <summary>Reports every 25 ms for the first second (a short job's peaks, memory above all, would fall between
+    /// slower reports), then every <see cref="ProgressInterval"/>.</summary>
     private static async Task ReportAsync(AgentSession session, RenderRun run, IProgress<RenderJobProgress> progress, CancellationToken token)
     {
-        using var timer = new PeriodicTimer(ProgressInterval);
+        using var timer = new PeriodicTimer(FastProgressInterval);
+        long started = Stopwatch.GetTimestamp();
+        long last = 0;
         try
         {
             do
             {
-                progress.Report(run.Progress(session));
+                long now = Stopwatch.GetTimestamp();
+                if (Stopwatch.GetElapsedTime(started, now) < FastProgressPeriod || last == 0 || Stopwatch.GetElapsedTime(last, now) >= ProgressInterval)
+                {
+                    last = now;
+                    progress.Report(run.Progress(session));
+                }
             }
             while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false));
         }
