@@ -96,7 +96,17 @@ public sealed unsafe class SharedTaskInbox
         long h = Volatile.Read(ref Head);
         if (t - h >= Capacity)
         {
+            if (t - h > Capacity)
+            {
+                throw Damaged(h, t);
+            }
+
             return false;
+        }
+
+        if (t - h < 0)
+        {
+            throw Damaged(h, t);
         }
 
         Volatile.Write(ref Slot(t), taskId); // published by the release store below.
@@ -113,8 +123,19 @@ public sealed unsafe class SharedTaskInbox
         long t = Volatile.Read(ref Tail);
         if (t - h <= 0)
         {
+            if (t - h < 0)
+            {
+                throw Damaged(h, t);
+            }
+
             taskId = 0;
             return false;
+        }
+
+        if (t - h > Capacity)
+        {
+            // No producer runs more than Capacity ahead: draining this would loop for as long as the words say.
+            throw Damaged(h, t);
         }
 
         taskId = Volatile.Read(ref Slot(h)); // ordered after the acquire load of tail above.
@@ -139,6 +160,10 @@ public sealed unsafe class SharedTaskInbox
 
         return n;
     }
+
+    /// <summary>The head and tail of a ring that only ever holds 0 to Capacity ids cannot be this far apart.</summary>
+    private SharedRegionFormatException Damaged(long head, long tail) => new(
+        $"A task inbox holds {tail - head} ids in a ring of {Capacity} (head {head}, tail {tail}): the session file is damaged. Remove it (AgentSession.RemoveStale) and start the session again.");
 
     // SAFETY (three accessors): _base is an initialized inbox block whose mapping outlives the handle; offsets are
     // layout constants; slot indexes are masked into the ring. Every use is Volatile.

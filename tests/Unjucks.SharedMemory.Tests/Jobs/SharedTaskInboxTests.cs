@@ -26,6 +26,23 @@ public unsafe class SharedTaskInboxTests
         Assert.That(inbox.Count, Is.EqualTo(0));
     }
 
+    [TestCase(long.MaxValue, 0L, TestName = "inbox tail far past head")]
+    [TestCase(3L, 7L, TestName = "inbox head past tail")]
+    public void A_damaged_head_or_tail_is_a_format_error_not_an_endless_drain(long tail, long head)
+    {
+        using var block = new NativeBlock(TaskInboxLayout.SizeOf(4));
+        TaskInboxLayout.Initialize(block.Pointer, 4);
+        var inbox = new SharedTaskInbox(block.Pointer);
+        Volatile.Write(ref *(long*)(block.Pointer + TaskInboxLayout.TailOffset), tail);
+        Volatile.Write(ref *(long*)(block.Pointer + TaskInboxLayout.HeadOffset), head);
+
+        var dequeue = Assert.Throws<SharedRegionFormatException>(() => inbox.TryDequeue(out _));
+        Assert.Throws<SharedRegionFormatException>(() => inbox.TryEnqueue(1));
+        Assert.Throws<SharedRegionFormatException>(() => inbox.DrainDead(new List<long>()));
+
+        Assert.That(dequeue!.Message, Does.Contain($"head {head}, tail {tail}").And.Contain("damaged"));
+    }
+
     [Test]
     [Repeat(5)]
     public void Producer_and_consumer_threads_pass_every_id_once_in_order()

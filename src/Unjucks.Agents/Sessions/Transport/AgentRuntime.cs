@@ -69,6 +69,12 @@ internal static class AgentRuntime
             {
                 await Loop(segment, index, sessionData, handler, inProcess, stop.Token).ConfigureAwait(false);
             }
+            catch (Unjucks.SharedMemory.SharedRegionFormatException e)
+            {
+                // Damaged shared memory: one line and an exit the coordinator sees, not a crash with a stack trace.
+                Console.Error.WriteLine($"Agent {index} stops: {e.Message}");
+                return AgentHost.ExitBadArguments;
+            }
             finally
             {
                 stop.Cancel();
