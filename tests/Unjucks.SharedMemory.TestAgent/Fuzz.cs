@@ -156,7 +156,7 @@ internal static class Fuzz
         region.Lock("l").Acquire(TimeSpan.FromSeconds(5)).Dispose();
     }
 
-    private static void Damage(string path, Random random)
+    internal static void Damage(string path, Random random)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         long length = file.Length;

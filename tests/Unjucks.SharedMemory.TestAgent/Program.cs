@@ -14,6 +14,7 @@
 //   echo-pipe     <message-bytes>                           echo fixed-size blocks from stdin to stdout (benchmarks)
 //   echo-socket   <socket-path> <message-bytes>             connect to a Unix socket and echo fixed-size blocks
 //   fuzz          <dir> <seed> <cases>                      damaged regions, every public call on each (Fuzz.cs)
+//   fuzz-session  <dir> <seed> <cases>                      damaged session files, what sessions do on them (SessionFuzz.cs)
 //   create-sized  <dir> <region> <state-slots>              create a region of that many slots; print "created", or
 //                                                           "refused <exception type>: <message>" and exit 3; then
 //                                                           "free <bytes>" and "entries <n>" for the folder's file system
@@ -25,6 +26,11 @@ using Unjucks.SharedMemory;
 if (args.Length >= 2 && args[0] is "echo-pipe" or "echo-socket")
 {
     return Echo.Run(args);
+}
+
+if (args.Length == 4 && args[0] == "fuzz-session")
+{
+    return SessionFuzz.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
 }
 
 if (args.Length == 4 && args[0] == "fuzz")

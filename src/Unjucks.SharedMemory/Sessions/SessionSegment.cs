@@ -51,12 +51,27 @@ internal sealed unsafe class SessionSegment : IDisposable
         long inboxes = *(long*)(p + SessionSegmentLayout.InboxesOffsetOffset);
         long inboxStride = *(long*)(p + SessionSegmentLayout.InboxStrideOffset);
         _inboxes = new SharedTaskInbox[AgentCount];
-        for (int i = 0; i < AgentCount; i++)
+        try
         {
-            _inboxes[i] = new SharedTaskInbox(p + inboxes + i * inboxStride);
+            for (int i = 0; i < AgentCount; i++)
+            {
+                _inboxes[i] = new SharedTaskInbox(p + inboxes + i * inboxStride);
+            }
+
+            Table = new SharedTaskTable(p + *(long*)(p + SessionSegmentLayout.TableOffsetOffset));
+        }
+        catch (ArgumentException e)
+        {
+            throw new SharedRegionFormatException($"Session file '{path}' is damaged: {e.Message}");
         }
 
-        Table = new SharedTaskTable(p + *(long*)(p + SessionSegmentLayout.TableOffsetOffset));
+        // A ring or table of another size than the layout's would index past its block: refuse it.
+        int inboxCapacity = SessionSegmentLayout.InboxCapacity(SlotCount);
+        if (Table.Capacity != SlotCount || _inboxes.Any(inbox => inbox.Capacity != inboxCapacity))
+        {
+            throw new SharedRegionFormatException(
+                $"Session file '{path}' is damaged: its task table or an inbox has another capacity than its {SlotCount} slots give ({inboxCapacity} per inbox). Remove it (AgentSession.RemoveStale).");
+        }
     }
 
     internal string FilePath { get; }
