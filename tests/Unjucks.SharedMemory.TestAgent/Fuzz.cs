@@ -6,40 +6,17 @@
 // (exit 4, "hang ..."), and a crash ends it too (the parent sees the last "case" line). Prints one summary line:
 //   "fuzz cases N calls C ok O typed T untyped U slowest-ms S slowest <case>/<call>", "slow <call> <count>, ..." (calls
 //   over 100 ms), then up to 10 "untyped ..." lines.
-using System.Diagnostics;
 using System.Globalization;
 using Unjucks.SharedMemory;
 
 internal static class Fuzz
 {
-    private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMilliseconds(50); // a damaged "not ready" header waits this long
 
     internal static int Run(string directory, int seed, int cases)
     {
         var options = new SharedRegionOptions { Directory = directory, StateSlots = 16, QueueCapacity = 4, MaxQueues = 2, MaxAgents = 4, MaxLocks = 2, MessageBytes = 16 };
-        long calls = 0, ok = 0, typed = 0, untyped = 0, slowestTicks = 0;
-        string slowest = "-";
-        var untypedSamples = new List<string>();
-        var slowCalls = new Dictionary<string, int>(StringComparer.Ordinal); // calls over 100 ms, by operation
-        string current = "start";
-        long callStarted = 0;
-        var watchdog = new Thread(() =>
-        {
-            while (true)
-            {
-                Thread.Sleep(200);
-                long started = Volatile.Read(ref callStarted);
-                if (started != 0 && Stopwatch.GetElapsedTime(started) > Watchdog)
-                {
-                    Console.WriteLine($"hang {Volatile.Read(ref current)}");
-                    Console.Out.Flush();
-                    Environment.Exit(4);
-                }
-            }
-        }) { IsBackground = true };
-        watchdog.Start();
-
+        var harness = new FuzzHarness(e => e is SharedRegionFormatException or TimeoutException or SharedRegionFullException);
         for (int c = 0; c < cases; c++)
         {
             var random = new Random(seed + c);
@@ -49,45 +26,7 @@ internal static class Fuzz
             Damage(path, random);
             Console.WriteLine($"case {c}");
 
-            void Call(string what, Action action)
-            {
-                Volatile.Write(ref current, $"{c}/{what}");
-                long start = Stopwatch.GetTimestamp();
-                Volatile.Write(ref callStarted, start);
-                calls++;
-                try
-                {
-                    action();
-                    ok++;
-                }
-                catch (Exception e) when (e is SharedRegionFormatException or TimeoutException or SharedRegionFullException)
-                {
-                    typed++;
-                }
-                catch (Exception e)
-                {
-                    untyped++;
-                    if (untypedSamples.Count < 10)
-                    {
-                        untypedSamples.Add($"untyped {c}/{what}: {e.GetType().Name}: {e.Message}");
-                    }
-                }
-                finally
-                {
-                    Volatile.Write(ref callStarted, 0);
-                    long ticks = Stopwatch.GetTimestamp() - start;
-                    if (Stopwatch.GetElapsedTime(0, ticks) > TimeSpan.FromMilliseconds(100))
-                    {
-                        slowCalls[what] = slowCalls.GetValueOrDefault(what) + 1;
-                    }
-
-                    if (ticks > slowestTicks)
-                    {
-                        slowestTicks = ticks;
-                        slowest = $"{c}/{what}";
-                    }
-                }
-            }
+            void Call(string what, Action action) => harness.Call(c, what, action);
 
             SharedRegion? region = null;
             Call("open", () => region = SharedRegion.Open(name, options, ReadyTimeout));
@@ -133,14 +72,7 @@ internal static class Fuzz
             }
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fuzz cases {cases} calls {calls} ok {ok} typed {typed} untyped {untyped} slowest-ms {Stopwatch.GetElapsedTime(0, slowestTicks).TotalMilliseconds:F1} slowest {slowest}"));
-        Console.WriteLine("slow " + string.Join(", ", slowCalls.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
-        foreach (string sample in untypedSamples)
-        {
-            Console.WriteLine(sample);
-        }
-
+        harness.Report("fuzz", cases);
         return 0;
     }
 

@@ -5,41 +5,16 @@
 // lease, commit, recovery and collection, the session data, the agent words, a park with a 1 ms timeout. Every
 // call must return or throw a typed exception (SharedRegionFormatException, or UnauthorizedAccessException from
 // the owner check) within the 10 s watchdog. Output as Fuzz.cs, with "fuzz-session" as the summary's first word.
-using System.Diagnostics;
-using System.Globalization;
 using Unjucks.SharedMemory;
-using Unjucks.SharedMemory.Jobs;
 using Unjucks.SharedMemory.Sessions;
 
 internal static class SessionFuzz
 {
-    private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(10);
-
     internal static int Run(string directory, int seed, int cases)
     {
-        long calls = 0, ok = 0, typed = 0, untyped = 0, slowestTicks = 0;
-        string slowest = "-";
-        var untypedSamples = new List<string>();
-        string current = "start";
-        long callStarted = 0;
-        var watchdog = new Thread(() =>
-        {
-            while (true)
-            {
-                Thread.Sleep(200);
-                long started = Volatile.Read(ref callStarted);
-                if (started != 0 && Stopwatch.GetElapsedTime(started) > Watchdog)
-                {
-                    Console.WriteLine($"hang {Volatile.Read(ref current)}");
-                    Console.Out.Flush();
-                    Environment.Exit(4);
-                }
-            }
-        }) { IsBackground = true };
-        watchdog.Start();
+        var harness = new FuzzHarness(e => e is SharedRegionFormatException or UnauthorizedAccessException);
         var data = new byte[300];
         new Random(seed).NextBytes(data);
-
         for (int c = 0; c < cases; c++)
         {
             var random = new Random(seed + c);
@@ -48,40 +23,7 @@ internal static class SessionFuzz
             Fuzz.Damage(path, random);
             Console.WriteLine($"case {c}");
 
-            void Call(string what, Action action)
-            {
-                Volatile.Write(ref current, $"{c}/{what}");
-                long start = Stopwatch.GetTimestamp();
-                Volatile.Write(ref callStarted, start);
-                calls++;
-                try
-                {
-                    action();
-                    ok++;
-                }
-                catch (Exception e) when (e is SharedRegionFormatException or UnauthorizedAccessException)
-                {
-                    typed++;
-                }
-                catch (Exception e)
-                {
-                    untyped++;
-                    if (untypedSamples.Count < 10)
-                    {
-                        untypedSamples.Add($"untyped {c}/{what}: {e.GetType().Name}: {e.Message}");
-                    }
-                }
-                finally
-                {
-                    Volatile.Write(ref callStarted, 0);
-                    long ticks = Stopwatch.GetTimestamp() - start;
-                    if (ticks > slowestTicks)
-                    {
-                        slowestTicks = ticks;
-                        slowest = $"{c}/{what}";
-                    }
-                }
-            }
+            void Call(string what, Action action) => harness.Call(c, what, action);
 
             SessionSegment? segment = null;
             Call("open", () => segment = SessionSegment.Open(path));
@@ -129,13 +71,7 @@ internal static class SessionFuzz
             File.Delete(path);
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fuzz-session cases {cases} calls {calls} ok {ok} typed {typed} untyped {untyped} slowest-ms {Stopwatch.GetElapsedTime(0, slowestTicks).TotalMilliseconds:F1} slowest {slowest}"));
-        foreach (string sample in untypedSamples)
-        {
-            Console.WriteLine(sample);
-        }
-
+        harness.Report("fuzz-session", cases);
         return 0;
     }
 
