@@ -54,6 +54,8 @@ internal sealed class BenchRegion : IDisposable
             child.Dispose();
         }
 
+        // A killed .NET child leaves its runtime's debugger FIFOs and diagnostics socket in /tmp: remove them.
+        Unjucks.SharedMemory.Native.RuntimeIpcFiles.RemoveStale();
         Region.Dispose();
         Directory.Delete(DirectoryPath, recursive: true);
     }
