@@ -141,12 +141,12 @@ internal static class PrivateDirectory
         if (narrow && (mode & GroupOrOther) != 0)
         {
             File.SetUnixFileMode(path, Mode);
-            Console.Error.WriteLine($"unjucks: warning: folder '{path}' was mode {Octal(mode)}, open to other users; narrowed it to 0700.");
+            Console.Error.WriteLine($"unjucks: warning: folder '{path}' was mode {FileStat.OctalMode(mode)}, open to other users; narrowed it to 0700.");
         }
         else if (!narrow && (mode & GroupOrOtherWrite) != 0)
         {
             throw new UnauthorizedAccessException(
-                $"Folder '{path}' is writable by group or others (mode {Octal(mode)}), so another user could plant files there. Run 'chmod 700 {path}', or {remedy}.");
+                $"Folder '{path}' is writable by group or others (mode {FileStat.OctalMode(mode)}), so another user could plant files there. Run 'chmod 700 {path}', or {remedy}.");
         }
     }
 
@@ -186,5 +186,4 @@ internal static class PrivateDirectory
         return "uid " + id;
     }
 
-    private static string Octal(uint mode) => "0" + Convert.ToString(mode & 0xFFF, 8);
 }

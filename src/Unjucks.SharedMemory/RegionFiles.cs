@@ -1,8 +1,6 @@
 // Where region files live and who may open them: a per-user directory (0700) holding <name>.region files
 // (0600) and, per region, a <name>.agents/ directory of per-agent flock files.
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
-using Unjucks.SharedMemory.Native;
 
 namespace Unjucks.SharedMemory;
 
@@ -74,24 +72,4 @@ internal static class RegionFiles
 
     internal static string AgentLockPath(string regionPath, int slot) =>
         Path.Combine(AgentsDirectory(regionPath), slot.ToString(CultureInfo.InvariantCulture) + ".lock");
-
-    /// <summary>Refuses a file owned by another user or writable by group/others (UnauthorizedAccessException).</summary>
-    internal static void CheckOwnership(SafeFileHandle handle, string path)
-    {
-        (uint uid, uint mode) = FileStat.Stat(handle);
-        uint me = LibC.GetEuid();
-        if (uid != me)
-        {
-            throw new UnauthorizedAccessException(
-                $"Region file '{path}' is owned by uid {uid}, not by this process's uid {me}; a region shared with another user could be tampered with. Use a Directory of your own or delete the file.");
-        }
-
-        if ((mode & 0b_000_010_010) != 0)
-        {
-            throw new UnauthorizedAccessException(
-                $"Region file '{path}' is writable by group or others (mode {FormatMode(mode)}); another user could corrupt it. Run 'chmod 600 {path}' or delete it.");
-        }
-    }
-
-    private static string FormatMode(uint mode) => "0" + Convert.ToString(mode & 0xFFF, 8);
 }

@@ -10,7 +10,6 @@ namespace Unjucks.SharedMemory;
 /// <summary>Opens existing files for mapping, refusing links, FIFOs, sockets, devices and folders.</summary>
 internal static class RegularFile
 {
-    private const int O_NOFOLLOW = 0x20000; // same value on x86_64 and asm-generic (arm64)
     private const int O_NONBLOCK = 0x800; // never wait on whatever the path turns out to be
     private const int ELOOP = 40;
     private const uint TypeMask = 0xF000;
@@ -21,7 +20,7 @@ internal static class RegularFile
     /// <param name="what">What the file should be, for messages ("Region file", "Session file").</param>
     /// <exception cref="FileNotFoundException">Nothing is there.</exception>
     /// <exception cref="SharedRegionFormatException">A link, FIFO, socket, device or folder is there.</exception>
-    /// <exception cref="UnauthorizedAccessException">This user may not open it.</exception>
+    /// <exception cref="UnauthorizedAccessException">This user may not open it, or it is another user's or writable by others.</exception>
     internal static FileStream OpenExisting(string path, string what)
     {
         if (!OperatingSystem.IsLinux())
@@ -40,7 +39,7 @@ internal static class RegularFile
         }
 
         RefuseUnlessRegular(path, what, mode);
-        int fd = LibCFiles.Open(path, LibCFiles.O_RDWR | O_NOFOLLOW | O_NONBLOCK | LibCFiles.O_CLOEXEC, 0);
+        int fd = LibCFiles.Open(path, LibCFiles.O_RDWR | LibCFiles.O_NOFOLLOW | O_NONBLOCK | LibCFiles.O_CLOEXEC, 0);
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -56,7 +55,9 @@ internal static class RegularFile
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            RefuseUnlessRegular(path, what, FileStat.Stat(handle).Mode); // swapped since the lstat
+            var (owner, opened) = FileStat.Stat(handle); // the opened descriptor: no check-then-use window
+            RefuseUnlessRegular(path, what, opened); // swapped since the lstat
+            RefuseUnlessPrivate(path, what, owner, opened);
             return new FileStream(handle, FileAccess.ReadWrite);
         }
         catch
@@ -98,6 +99,23 @@ internal static class RegularFile
         if (NonRegularKind(mode) is { } kind)
         {
             throw new SharedRegionFormatException($"{what} '{path}' is a {kind}, not a regular file, so it cannot be one; remove it.");
+        }
+    }
+
+    /// <summary>A shared file must be this user's and writable by nobody else: another user could tamper with it.</summary>
+    private static void RefuseUnlessPrivate(string path, string what, uint owner, uint mode)
+    {
+        uint me = LibC.GetEuid();
+        if (owner != me)
+        {
+            throw new UnauthorizedAccessException(
+                $"{what} '{path}' is owned by uid {owner}, not by this process's uid {me}; a file shared with another user could be tampered with. Use a folder of your own or delete the file.");
+        }
+
+        if ((mode & 0x12) != 0) // 0022: group or others may write
+        {
+            throw new UnauthorizedAccessException(
+                $"{what} '{path}' is writable by group or others (mode {FileStat.OctalMode(mode)}); another user could corrupt it. Run 'chmod 600 {path}' or delete it.");
         }
     }
 

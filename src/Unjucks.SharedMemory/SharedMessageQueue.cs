@@ -210,6 +210,7 @@ public sealed unsafe class SharedMessageQueue
                 $"Queue '{Name}' of region '{_region.FilePath}': slot {index} has been held for more than {OwnerBackoff.Bound.TotalMilliseconds:0} ms by agent slot {holder.Slot} (pid {holder.ProcessId}), which is alive but stopped or starved between two steps; try again, or stop or resume that process.");
         }
 
+        // The position reads in the message are acquire loads taken as a snapshot for the reader; nothing is ordered by them.
         throw new SharedRegionFormatException(
             $"Queue '{Name}' of region '{_region.FilePath}' is damaged: slot {index} (byte {slot - _body} of the queue) has sequence {seq} and owner word 0x{owner:X16} while the enqueue position is {Volatile.Read(ref EnqueuePos)} and the dequeue position {Volatile.Read(ref DequeuePos)}, a state no live or dead agent leaves. Delete the region.");
     }

@@ -287,7 +287,6 @@ public sealed unsafe partial class SharedRegion : IDisposable
     private static SharedRegion OpenExisting(string name, string path, TimeSpan readyTimeout)
     {
         using var stream = RegularFile.OpenExisting(path, "Region file");
-        RegionFiles.CheckOwnership(stream.SafeFileHandle, path);
         WaitUntilReady(stream, path, readyTimeout);
         long length = stream.Length;
         var mapping = new MappedRegionFile(stream, length);

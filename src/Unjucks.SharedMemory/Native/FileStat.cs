@@ -48,8 +48,7 @@ internal static class FileStat
     /// <summary>Device and inode <paramref name="path"/> names now (not following a final link); null when it names nothing.</summary>
     internal static (ulong Device, ulong Inode)? IdentityOf(string path)
     {
-        const int O_RDONLY = 0, O_NOFOLLOW = 0x20000, O_PATH = 0x200000; // same values on x86_64 and asm-generic (arm64)
-        int fd = LibCFiles.Open(path, O_RDONLY | O_NOFOLLOW | O_PATH | LibCFiles.O_CLOEXEC, 0);
+        int fd = LibCFiles.Open(path, LibCFiles.O_NOFOLLOW | LibCFiles.O_PATH | LibCFiles.O_CLOEXEC, 0); // O_RDONLY is 0
         if (fd < 0)
         {
             return null;
@@ -68,8 +67,7 @@ internal static class FileStat
     /// <summary>Owner uid and mode bits of a path (a folder too), without following a final symbolic link.</summary>
     internal static unsafe (uint Uid, uint Mode) StatNoFollow(string path)
     {
-        const int O_RDONLY = 0, O_NOFOLLOW = 0x20000, O_PATH = 0x200000; // same values on x86_64 and asm-generic (arm64)
-        int fd = LibCFiles.Open(path, O_RDONLY | O_NOFOLLOW | O_PATH | LibCFiles.O_CLOEXEC, 0);
+        int fd = LibCFiles.Open(path, LibCFiles.O_NOFOLLOW | LibCFiles.O_PATH | LibCFiles.O_CLOEXEC, 0); // O_RDONLY is 0
         if (fd < 0)
         {
             throw new IOException($"Cannot open '{path}' to check its owner (errno {Marshal.GetLastPInvokeError()}).");
@@ -91,4 +89,7 @@ internal static class FileStat
             LibCFiles.Close(fd);
         }
     }
+
+    /// <summary>The permission bits of a mode word as chmod writes them, e.g. "0755".</summary>
+    internal static string OctalMode(uint mode) => "0" + Convert.ToString(mode & 0xFFF, 8);
 }

@@ -66,6 +66,8 @@ internal static unsafe partial class LibCFiles
     internal const int O_RDWR = 2;
     internal const int O_CREAT = 0x40;         // same value on x86_64 and asm-generic (arm64)
     internal const int O_CLOEXEC = 0x80000;    // same value on x86_64 and asm-generic (arm64)
+    internal const int O_NOFOLLOW = 0x20000;   // same value on x86_64 and asm-generic (arm64)
+    internal const int O_PATH = 0x200000;      // same value on x86_64 and asm-generic (arm64)
     internal const int ENOENT = 2;
     internal const int EACCES = 13;
     internal const int EROFS = 30;

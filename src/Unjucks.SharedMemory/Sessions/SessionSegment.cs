@@ -169,17 +169,6 @@ internal sealed unsafe class SessionSegment : IDisposable
         MappedRegionFile? mapping = null;
         try
         {
-            var (owner, mode) = FileStat.Stat(stream.SafeFileHandle); // the opened descriptor: no check-then-use window
-            if (owner != LibC.GetEuid())
-            {
-                throw new UnauthorizedAccessException($"Session file '{path}' belongs to {PrivateDirectory.UserName(owner)}, not to you; a session shared with another user could be tampered with. Delete it or use a folder of your own.");
-            }
-
-            if ((mode & 0x12) != 0) // 0022
-            {
-                throw new UnauthorizedAccessException($"Session file '{path}' is writable by group or others; delete it (sessions create their files 0600).");
-            }
-
             long length = stream.Length;
             if (length < SessionSegmentLayout.HeaderBytes)
             {

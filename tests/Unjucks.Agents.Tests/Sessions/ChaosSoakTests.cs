@@ -192,11 +192,11 @@ public sealed class ChaosSoakTests : SessionTestBase
         }
     }
 
+    /// <summary>'W': the test agent sleeps, then echoes the id (SleepOp's layout with the id after it).</summary>
     private static byte[] Payload(int id, int sleepMs)
     {
-        var p = new byte[9];
+        byte[] p = [.. SleepOp(sleepMs), 0, 0, 0, 0];
         p[0] = (byte)'W';
-        BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(1), sleepMs);
         BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(5), id);
         return p;
     }
