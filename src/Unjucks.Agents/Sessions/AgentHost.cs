@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Unjucks.Agents.Sessions.Transport;
 
 namespace Unjucks.Agents;
@@ -25,30 +26,46 @@ public static class AgentHost
     /// <remarks>While it runs, the process ignores SIGINT and SIGHUP: a terminal sends them (Ctrl+C, a closed
     /// window) to every process of its foreground group, agents included, and the coordinator, which receives them
     /// too, is the one that decides: it stops its agents, which then finish or hand back their task instead of dying
-    /// half-way through it. An agent whose coordinator is gone exits on its own. SIGTERM and SIGKILL still end it.</remarks>
+    /// half-way through it. An agent whose coordinator is gone exits on its own. SIGTERM and SIGKILL still end it.
+    /// The process is renamed <c>unjucks-agent</c> (what ps, top and <c>dotnet-counters ps</c> show; its command
+    /// line is unchanged), so that <c>dotnet-counters monitor -n</c> with the coordinator's name finds only the
+    /// coordinator.</remarks>
     /// <param name="args">The program's arguments (the session's are found at their end).</param>
     /// <param name="handler">Runs one task; an exception fails that task only.</param>
     /// <param name="cancellationToken">Stops the agent (its running task is not committed and runs again elsewhere).</param>
     /// <returns><see cref="ExitStopped"/>, <see cref="ExitBadArguments"/> or <see cref="ExitCoordinatorGone"/>.</returns>
-    public static Task<int> RunAsync(string[] args, AgentTaskHandler handler, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, AgentTaskHandler handler, CancellationToken cancellationToken = default) =>
+        RunAsync(args, handler, logger: null, cancellationToken);
+
+    /// <summary>Runs tasks with <paramref name="handler"/> until the session stops, writing the agent's own messages
+    /// (a session file it cannot open, damaged shared memory) to <paramref name="logger"/>; see
+    /// <see cref="RunAsync(string[], AgentTaskHandler, CancellationToken)"/>.</summary>
+    /// <param name="args">The program's arguments (the session's are found at their end).</param>
+    /// <param name="handler">Runs one task; an exception fails that task only.</param>
+    /// <param name="logger">The agent's logger; null: one line on standard error. Either way the coordinator
+    /// receives what the agent writes to its standard output and error, tagged with the agent's index.</param>
+    /// <param name="cancellationToken">Stops the agent (its running task is not committed and runs again elsewhere).</param>
+    /// <returns><see cref="ExitStopped"/>, <see cref="ExitBadArguments"/> or <see cref="ExitCoordinatorGone"/>.</returns>
+    public static Task<int> RunAsync(string[] args, AgentTaskHandler handler, ILogger? logger, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(handler);
         if (!TryParse(args, out string path, out int index, out int generation))
         {
-            Console.Error.WriteLine($"Not started by an agent session: the arguments do not end with '{AgentProcesses.AgentFlag} <file> <index> <generation>'.");
+            AgentLog.Error(logger, $"Not started by an agent session: the arguments do not end with '{AgentProcesses.AgentFlag} <file> <index> <generation>'.");
             return Task.FromResult(ExitBadArguments);
         }
 
-        return RunIgnoringTerminalSignalsAsync(path, index, generation, handler, cancellationToken);
+        ProcessName.TrySet(ProcessName.Agent);
+        return RunIgnoringTerminalSignalsAsync(path, index, generation, handler, logger, cancellationToken);
     }
 
-    private static async Task<int> RunIgnoringTerminalSignalsAsync(string path, int index, int generation, AgentTaskHandler handler, CancellationToken cancellationToken)
+    private static async Task<int> RunIgnoringTerminalSignalsAsync(string path, int index, int generation, AgentTaskHandler handler, ILogger? logger, CancellationToken cancellationToken)
     {
         // Setting Cancel suppresses the default action (termination) for these two signals while registered.
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, static context => context.Cancel = true);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, static context => context.Cancel = true);
-        return await AgentRuntime.RunAsync(path, index, generation, handler, cancellationToken).ConfigureAwait(false);
+        return await AgentRuntime.RunAsync(path, index, generation, handler, logger, cancellationToken).ConfigureAwait(false);
     }
 
     private static bool TryParse(string[] args, out string path, out int index, out int generation)

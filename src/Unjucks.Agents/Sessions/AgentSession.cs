@@ -61,6 +61,7 @@ public sealed class AgentSession : IAsyncDisposable
     public static async Task<AgentSession> StartAsync(AgentSessionOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Snapshot();
         options.Validate();
         cancellationToken.ThrowIfCancellationRequested();
         string directory = SessionFiles.ResolveDirectory(options.Directory);

@@ -183,15 +183,17 @@ internal sealed class AgentProcesses : IAgentLauncher
         if (_logger is null)
         {
             Console.Error.WriteLine($"[agent {agent}] {line}");
+            return;
         }
-        else if (error)
+
+        // A line an agent's own console logger wrote ("warn: Category[0] text") keeps its level; any other line is
+        // information on standard output and a warning on standard error.
+        if (!AgentLogLine.TryParseLevel(line, out LogLevel level, out string text))
         {
-            _logger.LogWarning("[agent {Agent}] {Line}", agent, line);
+            level = error ? LogLevel.Warning : LogLevel.Information; // text is the whole line
         }
-        else
-        {
-            _logger.LogInformation("[agent {Agent}] {Line}", agent, line);
-        }
+
+        _logger.Log(level, "[agent {Agent}] {Line}", agent, text);
     }
 
     private static int SafePid(Process p)

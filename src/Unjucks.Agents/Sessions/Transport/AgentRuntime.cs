@@ -10,6 +10,7 @@
 // Exactly once comes from the table's CASes alone: inbox ids are hints, duplicates and stale ids are harmless.
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Unjucks.SharedMemory.Jobs;
 using Unjucks.SharedMemory.Native;
 using Unjucks.SharedMemory.Sessions;
@@ -24,7 +25,7 @@ internal static class AgentRuntime
 
     // inProcess: an agent thread of the coordinator's process (AgentThreads): no parent-death signal, and the test
     // hooks that SIGKILL the process are off (they would kill the coordinator).
-    internal static async Task<int> RunAsync(string path, int index, int generation, AgentTaskHandler handler, CancellationToken cancellationToken, bool inProcess = false)
+    internal static async Task<int> RunAsync(string path, int index, int generation, AgentTaskHandler handler, ILogger? logger, CancellationToken cancellationToken, bool inProcess = false)
     {
         SessionSegment segment;
         try
@@ -33,7 +34,7 @@ internal static class AgentRuntime
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Unjucks.SharedMemory.SharedRegionFormatException)
         {
-            Console.Error.WriteLine($"Cannot open the session file '{path}': {e.Message}");
+            AgentLog.Error(logger, $"Cannot open the session file '{path}': {e.Message}");
             return AgentHost.ExitBadArguments;
         }
 
@@ -41,7 +42,7 @@ internal static class AgentRuntime
         {
             if ((uint)index >= (uint)segment.AgentCount)
             {
-                Console.Error.WriteLine($"Agent index {index} is outside the session's {segment.AgentCount} agents.");
+                AgentLog.Error(logger, $"Agent index {index} is outside the session's {segment.AgentCount} agents.");
                 return AgentHost.ExitBadArguments;
             }
 
@@ -72,7 +73,7 @@ internal static class AgentRuntime
             catch (Unjucks.SharedMemory.SharedRegionFormatException e)
             {
                 // Damaged shared memory: one line and an exit the coordinator sees, not a crash with a stack trace.
-                Console.Error.WriteLine($"Agent {index} stops: {e.Message}");
+                AgentLog.Error(logger, $"Agent {index} stops: {e.Message}");
                 return AgentHost.ExitBadArguments;
             }
             finally

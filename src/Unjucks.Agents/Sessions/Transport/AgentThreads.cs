@@ -116,7 +116,7 @@ internal sealed class AgentThreads : IAgentLauncher
         int code;
         try
         {
-            code = AgentRuntime.RunAsync(_segmentPath, a.Index, a.Generation, _handler, a.Stop.Token, inProcess: true).GetAwaiter().GetResult();
+            code = AgentRuntime.RunAsync(_segmentPath, a.Index, a.Generation, _handler, _logger, a.Stop.Token, inProcess: true).GetAwaiter().GetResult();
         }
         catch (Exception e)
         {
