@@ -141,6 +141,40 @@ public sealed class SessionFootprintAndTelemetryTests : SessionTestBase
         Assert.That(lines, Has.All.Matches<(LogLevel Level, string Message)>(l => l.Message.StartsWith("[agent ", StringComparison.Ordinal)));
     }
 
+    [Test]
+    public async Task Agent_processes_are_named_unjucks_agent_so_tools_tell_them_from_the_coordinator()
+    {
+        var ct = Guard();
+        await using var session = await AgentSession.StartAsync(Options(2), ct);
+        await (await session.SubmitAsync(Op('E', "x"), cancellationToken: ct)).Result.WaitAsync(ct);
+        Assert.That(session.AgentProcessIds.Select(pid => File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n')), Is.All.EqualTo("unjucks-agent"));
+        Assert.That(File.ReadAllText("/proc/self/comm").TrimEnd('\n'), Is.Not.EqualTo("unjucks-agent"), "the coordinator keeps its own name");
+    }
+
+    [TestCase("warn: Category[3] something odd", LogLevel.Warning, "Category[3] something odd")]
+    [TestCase("fail: C[0] broke", LogLevel.Error, "C[0] broke")]
+    [TestCase("crit: C[0] down", LogLevel.Critical, "C[0] down")]
+    [TestCase("info: C[0] fine", LogLevel.Information, "C[0] fine")]
+    [TestCase("dbug: C[0] detail", LogLevel.Debug, "C[0] detail")]
+    [TestCase("trce: C[0] more", LogLevel.Trace, "C[0] more")]
+    public void A_console_logger_line_from_an_agent_keeps_its_level(string line, LogLevel level, string text)
+    {
+        Assert.That(Unjucks.Agents.Sessions.Transport.AgentLogLine.TryParseLevel(line, out var parsed, out var rest), Is.True);
+        Assert.That((parsed, rest), Is.EqualTo((level, text)));
+    }
+
+    [TestCase("")]
+    [TestCase("warn")]
+    [TestCase("warn:")]
+    [TestCase("warning: not the console logger")]
+    [TestCase("note: four letters but no level")]
+    [TestCase("plain output")]
+    public void Other_agent_lines_are_not_given_a_level(string line)
+    {
+        Assert.That(Unjucks.Agents.Sessions.Transport.AgentLogLine.TryParseLevel(line, out _, out var rest), Is.False);
+        Assert.That(rest, Is.EqualTo(line));
+    }
+
     private sealed class ListLogger : ILogger
     {
         public ConcurrentQueue<(LogLevel Level, string Message)> Lines { get; } = new();
