@@ -4,7 +4,7 @@
 //   'K' byte n: SIGKILL itself while attempt <= n, then echo          'H' byte n: hang (ignoring the token) while attempt <= n
 //   'I' [int32 ms: sleep first] "agent attempt pid sessionDataLength sessionDataSum"   'A' the agent activity's trace id and parent span id
 //   'P' print the rest to stdout and stderr, return empty             'L' int32 ms: sleep, then echo nothing
-//   'W' int32 ms: sleep, then echo the rest
+//   'W' int32 ms: sleep, then echo the rest       'O' int32 ms: sleep; return "<start> <end>" (Stopwatch timestamps, one clock for all processes)
 // With the first argument "coordinator <dir> <agents> <tasks>" it is a coordinator of its own (for the test that kills one).
 using System.Buffers.Binary;
 using System.Diagnostics;
@@ -100,6 +100,13 @@ internal static partial class Handlers
             case 'L':
                 await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
                 return ReadOnlyMemory<byte>.Empty;
+            case 'O':
+            {
+                long start = Stopwatch.GetTimestamp();
+                await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
+                return Encoding.UTF8.GetBytes($"{start} {Stopwatch.GetTimestamp()}");
+            }
+
             case 'W':
                 await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
                 return rest[4..].ToArray();

@@ -37,6 +37,14 @@ public sealed class AgentSession : IAsyncDisposable
     /// same value as the <c>unjucks.agents.tasks.in_flight</c> gauge.</summary>
     public long InFlight => _coordinator.InFlight;
 
+    /// <summary>Bytes of <see cref="AgentSessionOptions.MemoryBudgetBytes"/> reserved now by the tasks placed (the
+    /// <c>unjucks.agents.memory.reserved</c> gauge); 0 without a budget.</summary>
+    public long MemoryReserved => _coordinator.MemoryReserved;
+
+    /// <summary>Tasks whose dependencies committed and that wait for their memory reservation to fit the budget (the
+    /// <c>unjucks.agents.tasks.waiting_for_memory</c> gauge).</summary>
+    public int TasksWaitingForMemory => _coordinator.TasksWaitingForMemory;
+
     /// <summary>The process id of each agent slot's current process (0 while it is being replaced).</summary>
     public IReadOnlyList<int> AgentProcessIds
     {
@@ -91,9 +99,42 @@ public sealed class AgentSession : IAsyncDisposable
     /// <exception cref="ArgumentException">A dependency belongs to another session, or is null.</exception>
     /// <exception cref="InvalidOperationException">CompleteAsync was called, or the session's coordinator failed.</exception>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
-    public async ValueTask<AgentTaskHandle> SubmitAsync(ReadOnlyMemory<byte> payload, IReadOnlyList<AgentTaskHandle>? dependsOn = null, CancellationToken cancellationToken = default)
+    public ValueTask<AgentTaskHandle> SubmitAsync(ReadOnlyMemory<byte> payload, IReadOnlyList<AgentTaskHandle>? dependsOn = null, CancellationToken cancellationToken = default) =>
+        SubmitCoreAsync(payload, Validate(dependsOn), 0, cancellationToken);
+
+    /// <summary>Submits a task with its dependencies and memory estimate (see <see cref="AgentTaskOptions"/>); waits
+    /// while <see cref="AgentSessionOptions.MaxTasksInFlight"/> tasks are unfinished. A task that reserves memory
+    /// then waits in the session, not here, until its reservation fits the budget.</summary>
+    /// <param name="payload">The task's input (copied; any length).</param>
+    /// <param name="options">Dependencies and <see cref="AgentTaskOptions.EstimatedMemoryBytes"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait for room in the window.</param>
+    /// <returns>The task's handle; await <see cref="AgentTaskHandle.Result"/> for its result.</returns>
+    /// <exception cref="ArgumentException">A dependency belongs to another session or is null, the estimate is negative,
+    /// or it is larger than the whole <see cref="AgentSessionOptions.MemoryBudgetBytes"/> (it could never start).</exception>
+    /// <exception cref="InvalidOperationException">CompleteAsync was called, or the session's coordinator failed.</exception>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    public ValueTask<AgentTaskHandle> SubmitAsync(ReadOnlyMemory<byte> payload, AgentTaskOptions options, CancellationToken cancellationToken = default)
     {
-        var deps = Validate(dependsOn);
+        ArgumentNullException.ThrowIfNull(options);
+        long memory = options.EstimatedMemoryBytes;
+        if (memory < 0)
+        {
+            throw new ArgumentException($"EstimatedMemoryBytes is {memory}; it is 0 (none) or a positive number of bytes.", nameof(options));
+        }
+
+        long budget = _coordinator.MemoryBudgetBytes;
+        if (budget > 0 && memory > budget)
+        {
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The task needs {memory:N0} bytes (EstimatedMemoryBytes) but the session's whole memory budget is {budget:N0} bytes (MemoryBudgetBytes), so it could never start. Raise the budget or split the task."),
+                nameof(options));
+        }
+
+        return SubmitCoreAsync(payload, Validate(options.DependsOn), budget > 0 ? memory : 0, cancellationToken);
+    }
+
+    private async ValueTask<AgentTaskHandle> SubmitCoreAsync(ReadOnlyMemory<byte> payload, AgentTaskHandle[] deps, long memoryBytes, CancellationToken cancellationToken)
+    {
         ThrowIfClosed();
         await _coordinator.Window.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (Volatile.Read(ref _state) != 0 || _coordinator.Fatal is not null) // acquire: pairs with CompleteAsync/DisposeAsync.
@@ -103,7 +144,7 @@ public sealed class AgentSession : IAsyncDisposable
         }
 
         long id = Interlocked.Increment(ref _nextId) - 1; // ids in submission order; the increment orders nothing else.
-        var handle = new AgentTaskHandle(this, id, payload.ToArray(), deps);
+        var handle = new AgentTaskHandle(this, id, payload.ToArray(), deps) { EstimatedMemoryBytes = memoryBytes };
         (handle.Activity, handle.TraceParent) = SessionTelemetry.StartTask(id);
         _coordinator.Submit(handle);
         return handle;

@@ -82,6 +82,23 @@ public sealed class AgentSessionOptions
     internal const int DefaultMinTasksInFlight = 256;
 
     /// <summary>The copy a session keeps (the caller may go on changing this instance).</summary>
+    /// <summary>The memory budget used when <see cref="MemoryBudgetBytes"/> is 0: 128 MiB, as the seed's memory-aware
+    /// scheduler.</summary>
+    public const long DefaultMemoryBudgetBytes = MemoryBudget.DefaultCapacity;
+
+    /// <summary>Bytes the tasks running at one time may reserve together through
+    /// <see cref="AgentTaskOptions.EstimatedMemoryBytes"/>: a task waits (first in, first out) until its reservation
+    /// fits. Null (the default): no budget. 0: <see cref="DefaultMemoryBudgetBytes"/>.</summary>
+    public long? MemoryBudgetBytes { get; set; }
+
+    /// <summary>The budget in force: 0 when there is none.</summary>
+    internal long EffectiveMemoryBudgetBytes => MemoryBudgetBytes switch
+    {
+        null => 0,
+        0 => DefaultMemoryBudgetBytes,
+        { } bytes => bytes,
+    };
+
     internal AgentSessionOptions Snapshot() => (AgentSessionOptions)MemberwiseClone();
 
     internal void Validate()
@@ -124,6 +141,11 @@ public sealed class AgentSessionOptions
         if (StartTimeout <= TimeSpan.Zero || StopTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(StartTimeout), "StartTimeout is positive and StopTimeout is not negative.");
+        }
+
+        if (MemoryBudgetBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MemoryBudgetBytes), MemoryBudgetBytes, "MemoryBudgetBytes is positive, 0 for the default of 128 MiB, or null for no budget.");
         }
 
         if (SessionData.Length > 256 << 20)

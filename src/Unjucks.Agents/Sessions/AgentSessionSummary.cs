@@ -67,6 +67,12 @@ public sealed class AgentSessionSummary
     /// <summary>Tasks run per agent slot.</summary>
     public IReadOnlyList<long> TasksPerAgent { get; init; } = [];
 
+    /// <summary>The memory budget tasks reserved against (0: none; see <see cref="AgentSessionOptions.MemoryBudgetBytes"/>).</summary>
+    public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>The most bytes of the budget reserved at one time by the tasks placed together.</summary>
+    public long MemoryReservedPeak { get; init; }
+
     /// <summary>Alerts raised during the session, in order.</summary>
     public IReadOnlyList<AgentSessionAlert> Alerts { get; init; } = [];
 }

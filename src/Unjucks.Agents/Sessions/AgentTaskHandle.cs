@@ -102,6 +102,9 @@ public sealed class AgentTaskHandle
 
     internal string? TraceParent { get; set; }
 
+    /// <summary>Bytes reserved against the session's memory budget while the task runs (0: none).</summary>
+    internal long EstimatedMemoryBytes { get; init; }
+
     /// <summary>Set on the coordinator thread when the task ended; read there only.</summary>
     internal bool Ended { get; private set; }
 

@@ -15,7 +15,8 @@ internal sealed class SessionTelemetry : IDisposable
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
 
-    internal SessionTelemetry(IMeterFactory? factory, Func<long> inFlight, Func<double> overhead, Func<int> agentsAlive)
+    internal SessionTelemetry(IMeterFactory? factory, Func<long> inFlight, Func<double> overhead, Func<int> agentsAlive,
+        Func<long> memoryReserved, Func<int> waitingForMemory)
     {
         _ownsMeter = factory is null;
         _meter = factory?.Create(new MeterOptions(Name)) ?? new Meter(Name);
@@ -30,6 +31,8 @@ internal sealed class SessionTelemetry : IDisposable
         _meter.CreateObservableGauge("unjucks.agents.tasks.in_flight", inFlight, "{task}", "Tasks submitted and not yet ended.");
         _meter.CreateObservableGauge("unjucks.agents.coordination.overhead", overhead, "1", "Share of the work's time spent coordinating (see AgentSessionSummary.CoordinationOverhead).");
         _meter.CreateObservableGauge("unjucks.agents.agents.alive", agentsAlive, "{agent}", "Agent processes alive.");
+        _meter.CreateObservableGauge("unjucks.agents.memory.reserved", memoryReserved, "By", "Bytes of the memory budget reserved by the tasks placed (AgentTaskOptions.EstimatedMemoryBytes).");
+        _meter.CreateObservableGauge("unjucks.agents.tasks.waiting_for_memory", waitingForMemory, "{task}", "Ready tasks waiting for their memory reservation to fit the budget.");
     }
 
     internal Counter<long> Completed { get; }

@@ -118,6 +118,7 @@ public sealed class SessionFootprintAndTelemetryTests : SessionTestBase
         {
             "unjucks.agents.task.queue_time", "unjucks.agents.task.pickup_latency", "unjucks.agents.task.duration",
             "unjucks.agents.tasks.in_flight", "unjucks.agents.coordination.overhead", "unjucks.agents.agents.alive",
+            "unjucks.agents.memory.reserved", "unjucks.agents.tasks.waiting_for_memory",
         }));
     }
 

@@ -9,7 +9,8 @@ internal enum CoreTaskState
     /// <summary>Some dependencies have not committed yet; no slot.</summary>
     Waiting,
 
-    /// <summary>All dependencies committed; in the FIFO ready queue, waiting for a slot and an agent.</summary>
+    /// <summary>All dependencies committed; in the FIFO memory queue (waiting for its reservation to fit the budget)
+    /// or in the FIFO ready queue (waiting for a slot and an agent).</summary>
     Ready,
 
     /// <summary>Has a slot and is attributed to <see cref="CoreTask.Agent"/>, which has not been seen leasing it.</summary>
@@ -73,6 +74,12 @@ internal sealed class CoreTask
     /// <summary>An entry for the task is in the orphan queue (so orphaning it again does not add a second one).</summary>
     public bool InOrphanQueue;
 
+    /// <summary>Bytes the task says it needs (0: none); reserved against the memory budget before it is placed.</summary>
+    public long MemoryBytes;
+
+    /// <summary>The task holds <see cref="MemoryBytes"/> of the memory budget (from leaving the memory queue until it ends).</summary>
+    public bool MemoryReserved;
+
     /// <summary>Attempts lost to agent deaths.</summary>
     public int Deaths;
 
@@ -111,6 +118,8 @@ internal sealed class CoreTask
         StartedAt = 0;
         LeaseTimedOutOn = -1;
         InOrphanQueue = false;
+        MemoryBytes = 0;
+        MemoryReserved = false;
         Deaths = 0;
         Timeouts = 0;
         PrevOnAgent = null;

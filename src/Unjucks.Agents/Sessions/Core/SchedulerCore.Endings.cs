@@ -24,6 +24,17 @@ internal sealed partial class SchedulerCore
             _slots.Release(task.Slot);
         }
 
+        if (task.MemoryReserved)
+        {
+            _memoryReserved -= task.MemoryBytes;
+            task.MemoryReserved = false;
+        }
+        else if (task.MemoryBytes > 0 && task.State == CoreTaskState.Ready)
+        {
+            _memoryWaiting--; // it ends from the memory queue (every agent gone); its entry there goes stale
+            _memoryWaitingBytes -= task.MemoryBytes;
+        }
+
         _tasks.Remove(task.Id);
     }
 
@@ -94,5 +105,6 @@ internal sealed partial class SchedulerCore
 
         _ready.Clear();
         _orphans.Clear();
+        _memoryQueue.Clear();
     }
 }

@@ -6,14 +6,52 @@ namespace Unjucks.Agents.Sessions.Core;
 
 internal sealed partial class SchedulerCore
 {
-    /// <summary>A task whose dependencies all committed joins the back of the ready queue.</summary>
+    /// <summary>A task whose dependencies all committed joins the back of the memory queue when it reserves memory,
+    /// else of the ready queue.</summary>
     private void MakeReady(CoreTask task)
     {
         task.State = CoreTaskState.Ready;
-        _ready.Enqueue(task.Ref);
+        if (task.MemoryBytes > 0)
+        {
+            _memoryQueue.Enqueue(task.Ref);
+            _memoryWaiting++;
+            _memoryWaitingBytes += task.MemoryBytes;
+        }
+        else
+        {
+            _ready.Enqueue(task.Ref);
+        }
     }
 
-    /// <summary>Places what can be placed now: orphans first (they hold slots), then ready tasks in FIFO order.</summary>
+    /// <summary>Moves tasks from the head of the memory queue to the ready queue while their reservations fit the
+    /// budget, reserving as they go; stops at the first that does not fit (first in, first out).</summary>
+    private void AdmitByMemory()
+    {
+        while (_memoryQueue.Count > 0)
+        {
+            var waiting = _memoryQueue.Peek();
+            if (waiting.IsCurrent && waiting.Task.State == CoreTaskState.Ready && !waiting.Task.MemoryReserved)
+            {
+                var t = waiting.Task;
+                if (_memoryReserved + t.MemoryBytes > _options.MemoryBudgetBytes)
+                {
+                    return;
+                }
+
+                _memoryReserved += t.MemoryBytes;
+                MemoryReservedPeak = Math.Max(MemoryReservedPeak, _memoryReserved);
+                t.MemoryReserved = true;
+                _memoryWaiting--;
+                _memoryWaitingBytes -= t.MemoryBytes;
+                _ready.Enqueue(t.Ref);
+            }
+
+            _memoryQueue.Dequeue();
+        }
+    }
+
+    /// <summary>Places what can be placed now: orphans first (they hold slots), then ready tasks in FIFO order (after
+    /// admitting those whose memory now fits).</summary>
     private void Drain(List<SchedulerAction> actions)
     {
         while (_orphans.Count > 0)
@@ -40,6 +78,7 @@ internal sealed partial class SchedulerCore
             _orphans.Dequeue();
         }
 
+        AdmitByMemory();
         while (_ready.Count > 0)
         {
             var ready = _ready.Peek();

@@ -21,6 +21,11 @@
 //   over budget stays dead. When no agent is alive or due to restart, every unfinished task fails "AgentDied" and so
 //   does every later submission.
 //
+// MEMORY A ready task that reserves memory (memoryBytes > 0, with a budget set) first waits in the FIFO memory queue
+//   until the reservations held plus its own fit the budget; it then reserves and joins the ready queue, and holds its
+//   reservation until it ends (requeues keep it). The head of the memory queue blocks the tasks behind it, so a large
+//   task is not starved by a stream of small ones; tasks that reserve nothing skip the memory queue.
+//
 // INVARIANTS  A slot belongs to at most one unfinished task, from its Place until it ends (Requeues keep it). A task
 //   is placed only when every dependency committed. Place/Requeue name an eligible (hence alive) agent. Load(a)
 //   counts exactly the Queued and Running tasks attributed to a. Outputs depend only on the inputs and the clock.
@@ -68,6 +73,7 @@ internal sealed partial class SchedulerCore
     private readonly Stack<CoreTask> _pool = new();
     private readonly Queue<CoreTaskRef> _ready = new();
     private readonly Queue<CoreTaskRef> _orphans = new();
+    private readonly Queue<CoreTaskRef> _memoryQueue = new();
     private readonly long _leaseTimeout;
     private readonly long _stallTimeout;
     private readonly long _startTimeout;
@@ -77,6 +83,9 @@ internal sealed partial class SchedulerCore
     private bool _started;
     private bool _noAgentsLeft;
     private int _scheduledRestarts;
+    private long _memoryReserved;
+    private long _memoryWaitingBytes;
+    private int _memoryWaiting;
 
     /// <summary>Creates the core; no action is produced until <see cref="Start"/>.</summary>
     public SchedulerCore(SchedulerCoreOptions options, TimeProvider time)
@@ -102,6 +111,18 @@ internal sealed partial class SchedulerCore
 
     /// <summary>Tasks submitted and not yet ended (committed or failed).</summary>
     public int Unfinished => _tasks.Count;
+
+    /// <summary>Bytes of the memory budget the unfinished tasks hold now (at most <see cref="SchedulerCoreOptions.MemoryBudgetBytes"/>).</summary>
+    public long MemoryReserved => _memoryReserved;
+
+    /// <summary>Highest <see cref="MemoryReserved"/> so far.</summary>
+    public long MemoryReservedPeak { get; private set; }
+
+    /// <summary>Ready tasks waiting for their reservation to fit the memory budget.</summary>
+    public int TasksWaitingForMemory => _memoryWaiting;
+
+    /// <summary>Bytes the tasks of <see cref="TasksWaitingForMemory"/> wait for, together.</summary>
+    public long MemoryWaitingBytes => _memoryWaitingBytes;
 
     /// <summary>AgentDied events that ended a live agent.</summary>
     public int AgentDeaths { get; private set; }
@@ -160,8 +181,9 @@ internal sealed partial class SchedulerCore
     /// <summary>A new task. <paramref name="pendingDependencies"/> are the ids of dependencies that have not ended yet
     /// (the caller drops those that already committed); <paramref name="failedDependency"/> is one that already
     /// failed (then the task fails at once with "DependencyFailed" naming it). Ready tasks are placed at once when a
-    /// slot and an agent are free, otherwise queued FIFO.</summary>
-    public void Submit(long task, ReadOnlySpan<long> pendingDependencies, long? failedDependency, List<SchedulerAction> actions)
+    /// slot and an agent are free, otherwise queued FIFO. A task with <paramref name="memoryBytes"/> (at most the
+    /// budget; ignored without one) is placed only once its reservation fits the budget (see the header).</summary>
+    public void Submit(long task, ReadOnlySpan<long> pendingDependencies, long? failedDependency, List<SchedulerAction> actions, long memoryBytes = 0)
     {
         if (failedDependency is { } failed)
         {
@@ -177,6 +199,7 @@ internal sealed partial class SchedulerCore
 
         var t = _pool.Count > 0 ? _pool.Pop() : new CoreTask();
         t.Reset(task);
+        t.MemoryBytes = _options.MemoryBudgetBytes > 0 ? Math.Clamp(memoryBytes, 0, _options.MemoryBudgetBytes) : 0;
         if (!_tasks.TryAdd(task, t))
         {
             t.Retire();

@@ -30,6 +30,10 @@ internal sealed record SchedulerCoreOptions
     /// <summary>An agent with no heartbeat for this long is stalled: its unstarted tasks move elsewhere.</summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Bytes the tasks placed at one time may reserve together (their <c>memoryBytes</c>); 0: no budget. A
+    /// task's reservation is at most this (the facade refuses larger ones).</summary>
+    public long MemoryBudgetBytes { get; init; }
+
     /// <summary>An agent that has not registered this long after its start is killed (then restarted).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

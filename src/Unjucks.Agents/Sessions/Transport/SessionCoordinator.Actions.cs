@@ -46,7 +46,19 @@ internal sealed partial class SessionCoordinator
         }
 
         _actions.Clear();
+        // Release: the gauges and AgentSession's properties read these from other threads (the core is this thread's).
+        Volatile.Write(ref _memoryReserved, _core.MemoryReserved);
+        Volatile.Write(ref _tasksWaitingForMemory, _core.TasksWaitingForMemory);
     }
+
+    private long _memoryReserved;
+    private int _tasksWaitingForMemory;
+
+    /// <summary>Bytes of the memory budget the unfinished tasks hold (as of the last batch of decisions).</summary>
+    internal long MemoryReserved => Volatile.Read(ref _memoryReserved); // acquire: pairs with Execute's release
+
+    /// <summary>Ready tasks waiting for their reservation to fit the budget (as of the last batch of decisions).</summary>
+    internal int TasksWaitingForMemory => Volatile.Read(ref _tasksWaitingForMemory); // acquire: pairs with Execute's release
 
     private void Place(SchedulerAction a)
     {
@@ -315,6 +327,8 @@ internal sealed partial class SessionCoordinator
                 CoordinationOverhead = CurrentOverhead(),
                 LoadCoefficientOfVariation = cv,
                 TasksPerAgent = perAgent,
+                MemoryBudgetBytes = MemoryBudgetBytes,
+                MemoryReservedPeak = _core.MemoryReservedPeak,
                 Alerts = [.. _alerts],
             };
         }

@@ -79,11 +79,14 @@ internal sealed partial class SessionCoordinator
             LeaseTimeout = options.LeaseTimeout,
             StallTimeout = options.StallTimeout,
             StartTimeout = options.StartTimeout,
+            MemoryBudgetBytes = options.EffectiveMemoryBudgetBytes,
         }, _time);
+        MemoryBudgetBytes = options.EffectiveMemoryBudgetBytes;
         _processes = options.InProcessHandler is { } handler
             ? new AgentThreads(handler, segment.FilePath, agents, options.Logger, WakeLoop)
             : new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
-        _telemetry = new SessionTelemetry(options.MeterFactory, () => InFlight, CurrentOverhead, AgentsAlive);
+        _telemetry = new SessionTelemetry(options.MeterFactory, () => InFlight, CurrentOverhead, AgentsAlive,
+            () => MemoryReserved, () => TasksWaitingForMemory);
         _slotTask = new AgentTaskHandle?[segment.SlotCount];
         _slotEpochSeen = new long[segment.SlotCount];
         _lastBeat = new long[agents];
@@ -95,6 +98,9 @@ internal sealed partial class SessionCoordinator
     }
 
     private long _inFlight;
+
+    /// <summary>The memory budget in force (0: none).</summary>
+    internal long MemoryBudgetBytes { get; }
 
     /// <summary>Tasks submitted and not yet ended: the in-flight gauge's value.</summary>
     internal long InFlight => Volatile.Read(ref _inFlight); // a snapshot; the Interlocked updates keep it exact
@@ -279,7 +285,7 @@ internal sealed partial class SessionCoordinator
             }
 
             _live.Add(h.Id, h);
-            _core.Submit(h.Id, deps[..n], failedDependency, _actions);
+            _core.Submit(h.Id, deps[..n], failedDependency, _actions, h.EstimatedMemoryBytes);
             Execute();
         }
 

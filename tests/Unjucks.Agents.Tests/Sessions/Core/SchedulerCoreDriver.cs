@@ -27,6 +27,9 @@ internal sealed class SchedulerCoreDriver
 
     public List<SchedulerAction> Submit(long task, params long[] pendingDependencies) => Call(a => Core.Submit(task, pendingDependencies, null, a));
 
+    public List<SchedulerAction> SubmitWithMemory(long task, long memoryBytes, params long[] pendingDependencies) =>
+        Call(a => Core.Submit(task, pendingDependencies, null, a, memoryBytes));
+
     public List<SchedulerAction> SubmitAfterFailed(long task, long failedDependency) => Call(a => Core.Submit(task, [], failedDependency, a));
 
     public List<SchedulerAction> Started(long task, int agent) => Call(a => Core.TaskStarted(task, agent, a));

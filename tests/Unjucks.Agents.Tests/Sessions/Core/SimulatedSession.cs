@@ -70,6 +70,10 @@ internal sealed class SimulatedSession
             StallTimeout = TimeSpan.FromMilliseconds(_rng.Next(1000, 3000)),
             StartTimeout = TimeSpan.FromMilliseconds(_rng.Next(3000, 8000)),
         };
+        // Memory from a second stream, so that the histories of the other choices stay those they were.
+        var memoryRng = new Random(seed ^ 0x5bd1e995);
+        long budget = memoryRng.Next(3) == 0 ? 0 : memoryRng.Next(100, 400);
+        _options = _options with { MemoryBudgetBytes = budget };
         _core = new SchedulerCore(_options, _clock);
         _agents = new SimAgent[_options.Agents];
         for (int i = 0; i < _agents.Length; i++)
@@ -92,7 +96,8 @@ internal sealed class SimulatedSession
                 deps[k] = FirstId + _rng.Next(0, i);
             }
 
-            _tasks[i] = new SimTask { Id = FirstId + i, Deps = deps.Distinct().ToArray(), Behavior = behavior };
+            long memory = budget > 0 && memoryRng.Next(2) == 0 ? memoryRng.Next(1, (int)budget + 1) : 0;
+            _tasks[i] = new SimTask { Id = FirstId + i, Deps = deps.Distinct().ToArray(), Behavior = behavior, Memory = memory };
         }
     }
 
@@ -232,7 +237,7 @@ internal sealed class SimulatedSession
 
         t.Submitted = true;
         Begin($"Submit {t.Id} deps [{string.Join(",", _pending)}] failed {failed}");
-        _core.Submit(t.Id, CollectionsMarshal.AsSpan(_pending), failed, _actions);
+        _core.Submit(t.Id, CollectionsMarshal.AsSpan(_pending), failed, _actions, t.Memory);
         After();
     }
 
@@ -615,6 +620,10 @@ internal sealed class SimulatedSession
         _slots[x.Slot] = new SlotEntry { Task = t.Id, State = SlotState.Queued, Agent = x.Agent, Attempt = 1 };
         t.Placed = true;
         t.LastAttempt = 1;
+        long placedMemory = _tasks.Where(p => p.Placed && !p.Ended).Sum(p => p.Memory);
+        Require(_options.MemoryBudgetBytes == 0 || placedMemory <= _options.MemoryBudgetBytes,
+            $"task {t.Id} placed with {placedMemory} bytes reserved by placed tasks, over the budget of {_options.MemoryBudgetBytes}");
+        Require(_core.MemoryReserved <= _options.MemoryBudgetBytes, $"the core reserved {_core.MemoryReserved} of {_options.MemoryBudgetBytes}");
         _agents[x.Agent].Inbox.Add((t.Id, x.Slot));
     }
 
@@ -721,6 +730,8 @@ internal sealed class SimulatedSession
     private void CheckEnd()
     {
         Require(_core.Unfinished == 0, $"{_core.Unfinished} task(s) still unfinished in the core after the calm phase");
+        Require(_core.MemoryReserved == 0 && _core.TasksWaitingForMemory == 0 && _core.MemoryWaitingBytes == 0,
+            $"memory still reserved ({_core.MemoryReserved}) or waited for ({_core.TasksWaitingForMemory} task(s), {_core.MemoryWaitingBytes} bytes) at the end");
         for (int a = 0; a < _agents.Length; a++)
         {
             Require(_core.Load(a) == 0, $"agent {a} keeps load {_core.Load(a)}");
@@ -838,6 +849,8 @@ internal sealed class SimulatedSession
             Bump("stalls", s._core.Stalls);
             Bump("steals", s._core.Steals);
             Bump("wakes", s._core.Wakes);
+            Bump("memory-bounded histories", s._options.MemoryBudgetBytes > 0 ? 1 : 0);
+            Bump("tasks reserving memory", s._tasks.Count(t => t.Memory > 0));
             Bump("no agents left", s._noAgentsLeft ? 1 : 0);
             foreach (var (kind, n) in s._kinds)
             {
@@ -865,6 +878,7 @@ internal sealed class SimulatedSession
         public long Id;
         public long[] Deps = [];
         public Behavior Behavior;
+        public long Memory;
         public bool Submitted;
         public bool Placed;
         public int LastAttempt;
