@@ -2,17 +2,23 @@
 // (throughput, latency, memory pressure, in-flight count). The controller holds no clock and no timer: the
 // limit is a pure function of the samples fed so far, so tests drive it with synthetic inputs and the
 // caller decides the sampling period (the seed used 30 s).
-// Policies: SeedTrendPolicy (the seed's calculateOptimalConcurrency rules) and Gradient2Policy (Netflix
-// concurrency-limits Gradient2Limit). See each file's header.
+// Policies: KneeSearchPolicy (the default: measures counts to find the throughput peak, then tracks it),
+// SeedTrendPolicy (the seed's calculateOptimalConcurrency rules) and Gradient2Policy (Netflix concurrency-limits
+// Gradient2Limit). See each file's header; docs/agents.md has the measurements that chose the default.
 namespace Unjucks.Agents;
 
 /// <summary>Which rule set moves the limit.</summary>
 public enum ConcurrencyPolicy
 {
+    /// <summary>The default: a golden-section search for the count with the highest throughput, then holding it while
+    /// probing one neighbour every <see cref="AdaptiveConcurrencyOptions.ProbeInterval"/> windows, and searching again
+    /// when the throughput at the chosen count moves by more than <see cref="AdaptiveConcurrencyOptions.ChangeThreshold"/>.</summary>
+    KneeSearch = 2,
+
     /// <summary>The seed's rules: +1 when throughput rises more than 10 % over the window while latency rises less than 10 % and memory pressure is below 0.8; -1 when throughput falls more than 10 %, latency rises more than 20 %, or memory pressure exceeds 0.9.</summary>
-    SeedTrend,
+    SeedTrend = 0,
     /// <summary>Netflix concurrency-limits Gradient2: limit = limit x clamp(tolerance x longRtt / shortRtt, 0.5, 1) + queueSize, smoothed.</summary>
-    Gradient2,
+    Gradient2 = 1,
 }
 
 /// <summary>One observation of the system for <see cref="AdaptiveConcurrencyController.Record"/>.</summary>
@@ -47,7 +53,21 @@ public sealed class AdaptiveConcurrencyOptions
     public int InitialLimit { get; init; } = 4;
 
     /// <summary>The policy.</summary>
-    public ConcurrencyPolicy Policy { get; init; } = ConcurrencyPolicy.SeedTrend;
+    public ConcurrencyPolicy Policy { get; init; } = ConcurrencyPolicy.KneeSearch;
+
+    /// <summary>Knee search: a count must beat another's throughput by more than this share to be preferred (default
+    /// 0.05); below it, the lower count wins.</summary>
+    public double ImprovementThreshold { get; init; } = 0.05;
+
+    /// <summary>Knee search: windows at the chosen count between two probes of a neighbour (default 4).</summary>
+    public int ProbeInterval { get; init; } = 4;
+
+    /// <summary>Knee search: a change of the chosen count's throughput by more than this share, two windows in a row,
+    /// starts a new search (default 0.25).</summary>
+    public double ChangeThreshold { get; init; } = 0.25;
+
+    /// <summary>Knee search: a count's measurement older than this many windows is measured again before use (default 24).</summary>
+    public int StaleAfter { get; init; } = 24;
 
     /// <summary>Seed policy: samples in the sliding window the trends are computed over (seed: 3).</summary>
     public int WindowSize { get; init; } = 3;
@@ -98,6 +118,12 @@ public sealed class AdaptiveConcurrencyOptions
             throw new ArgumentOutOfRangeException(nameof(WindowSize), WindowSize, "WindowSize must be at least 2 (a trend needs two samples).");
         }
 
+        if (ImprovementThreshold is < 0 or >= 1 || ProbeInterval < 1 || ChangeThreshold <= 0 || StaleAfter < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ImprovementThreshold),
+                "Knee search options: ImprovementThreshold in [0, 1), ProbeInterval >= 1, ChangeThreshold > 0, StaleAfter >= 1.");
+        }
+
         if (Smoothing is <= 0 or > 1 || Tolerance < 1 || LongWindow < 1 || LongWindowWarmup < 0 || QueueSize < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(Smoothing),
@@ -109,7 +135,8 @@ public sealed class AdaptiveConcurrencyOptions
 /// <summary>Carries a change of the concurrency limit.</summary>
 /// <param name="OldLimit">Limit before.</param>
 /// <param name="NewLimit">Limit after.</param>
-public sealed record ConcurrencyLimitChange(int OldLimit, int NewLimit);
+/// <param name="Reason">Why, in words (for example "searching [1, 10]: measuring 4").</param>
+public sealed record ConcurrencyLimitChange(int OldLimit, int NewLimit, string Reason);
 
 /// <summary>Adjusts a concurrency limit from fed samples; thread-safe (samples are applied one at a time).</summary>
 public sealed class AdaptiveConcurrencyController
@@ -118,9 +145,10 @@ public sealed class AdaptiveConcurrencyController
     private readonly object _lock = new();
     private int _limit;
     private long _samples;
+    private string _reason = "no sample yet";
 
     /// <summary>Creates a controller.</summary>
-    /// <param name="options">Options (default: seed limits 1..16 starting at 4, seed policy).</param>
+    /// <param name="options">Options (default: seed limits 1..16 starting at 4, knee search).</param>
     public AdaptiveConcurrencyController(AdaptiveConcurrencyOptions? options = null)
     {
         Options = options ?? new AdaptiveConcurrencyOptions();
@@ -128,6 +156,7 @@ public sealed class AdaptiveConcurrencyController
         _limit = Options.InitialLimit;
         _policy = Options.Policy switch
         {
+            ConcurrencyPolicy.KneeSearch => new KneeSearchPolicy(Options),
             ConcurrencyPolicy.SeedTrend => new SeedTrendPolicy(Options),
             ConcurrencyPolicy.Gradient2 => new Gradient2Policy(Options),
             _ => throw new ArgumentOutOfRangeException(nameof(options), Options.Policy, "Unknown concurrency policy."),
@@ -161,6 +190,18 @@ public sealed class AdaptiveConcurrencyController
         }
     }
 
+    /// <summary>Why the last sample left the limit where it is or moved it, in words.</summary>
+    public string LastReason
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _reason;
+            }
+        }
+    }
+
     /// <summary>Raised (on the recording thread, after the change) when the limit changes.</summary>
     public event EventHandler<ConcurrencyLimitChange>? LimitChanged;
 
@@ -177,17 +218,20 @@ public sealed class AdaptiveConcurrencyController
         }
 
         int old, now;
+        string reason;
         lock (_lock)
         {
             old = _limit;
             _samples++;
             now = Math.Clamp(_policy.Next(old, sample), Options.MinLimit, Options.MaxLimit);
             _limit = now;
+            _reason = _policy.Reason;
+            reason = _reason;
         }
 
         if (now != old)
         {
-            LimitChanged?.Invoke(this, new ConcurrencyLimitChange(old, now));
+            LimitChanged?.Invoke(this, new ConcurrencyLimitChange(old, now, reason));
         }
 
         return now;
@@ -197,5 +241,9 @@ public sealed class AdaptiveConcurrencyController
 /// <summary>A rule set that maps the current limit and a new sample to the next limit. Called under the controller's lock.</summary>
 internal interface IConcurrencyLimitPolicy
 {
+    /// <summary>Why the last <see cref="Next"/> returned what it did.</summary>
+    string Reason { get; }
+
+    /// <summary>The next limit, given the sample measured at <paramref name="limit"/>.</summary>
     int Next(int limit, ConcurrencySample sample);
 }

@@ -24,6 +24,8 @@ internal sealed class Gradient2Policy : IConcurrencyLimitPolicy
         _estimate = options.InitialLimit;
     }
 
+    public string Reason { get; private set; } = "starting";
+
     public int Next(int limit, ConcurrencySample sample)
     {
         double shortRtt = Math.Max(sample.Latency.TotalMilliseconds, 1e-6);
@@ -36,18 +38,21 @@ internal sealed class Gradient2Policy : IConcurrencyLimitPolicy
         if (sample.MemoryPressure > _o.MemoryPressureCritical)
         {
             _estimate = Math.Max(_o.MinLimit, _estimate * 0.9);
+            Reason = "memory pressure: estimate x 0.9";
             return (int)_estimate;
         }
 
         int inFlight = sample.InFlight == 0 ? limit : sample.InFlight;
         if (inFlight < _estimate / 2)
         {
+            Reason = "under half the limit in flight: holding";
             return (int)_estimate;
         }
 
         double gradient = Math.Clamp(_o.Tolerance * _longRtt / shortRtt, 0.5, 1.0);
         double proposed = _estimate * gradient + _o.QueueSize;
         _estimate = Math.Clamp(_estimate * (1 - _o.Smoothing) + proposed * _o.Smoothing, _o.MinLimit, _o.MaxLimit);
+        Reason = FormattableString.Invariant($"gradient {gradient:0.00}: estimate {_estimate:0.0}");
         return (int)_estimate;
     }
 

@@ -15,6 +15,8 @@ internal sealed class SeedTrendPolicy : IConcurrencyLimitPolicy
 
     public SeedTrendPolicy(AdaptiveConcurrencyOptions options) => _o = options;
 
+    public string Reason { get; private set; } = "starting";
+
     public int Next(int limit, ConcurrencySample sample)
     {
         _window.Enqueue(sample);
@@ -25,6 +27,7 @@ internal sealed class SeedTrendPolicy : IConcurrencyLimitPolicy
 
         if (_window.Count < 2)
         {
+            Reason = "need two samples for a trend";
             return limit;
         }
 
@@ -34,14 +37,17 @@ internal sealed class SeedTrendPolicy : IConcurrencyLimitPolicy
         double memory = sample.MemoryPressure;
         if (throughputTrend > _o.ThroughputRiseThreshold && latencyTrend < _o.LatencyRiseAllowance && memory < _o.MemoryPressureCeiling)
         {
+            Reason = FormattableString.Invariant($"throughput trend {throughputTrend:+0.00;-0.00}, latency trend {latencyTrend:+0.00;-0.00}: one more");
             return limit + 1;
         }
 
         if (throughputTrend < _o.ThroughputFallThreshold || latencyTrend > _o.LatencyFallThreshold || memory > _o.MemoryPressureCritical)
         {
+            Reason = FormattableString.Invariant($"throughput trend {throughputTrend:+0.00;-0.00}, latency trend {latencyTrend:+0.00;-0.00}, memory {memory:0.00}: one fewer");
             return limit - 1;
         }
 
+        Reason = "trends within the thresholds: holding";
         return limit;
     }
 

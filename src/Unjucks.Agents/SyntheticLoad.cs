@@ -22,7 +22,7 @@ internal sealed class SyntheticLoad
         _random = new Random(seed);
     }
 
-    public int Best { get; }
+    public int Best { get; set; }
 
     public double Noise { get; }
 

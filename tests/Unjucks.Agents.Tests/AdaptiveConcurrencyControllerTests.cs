@@ -5,20 +5,24 @@ public class AdaptiveConcurrencyControllerTests
     private static ConcurrencySample S(double throughput, double latencyMs, double memory = 0.1, int inFlight = 0)
         => new(throughput, TimeSpan.FromMilliseconds(latencyMs), memory, inFlight);
 
+    private static AdaptiveConcurrencyController Seed(int initial = 4, int min = 1, int max = 16) =>
+        new(new AdaptiveConcurrencyOptions { Policy = ConcurrencyPolicy.SeedTrend, InitialLimit = initial, MinLimit = min, MaxLimit = max });
+
     [Test]
-    public void Seed_Defaults()
+    public void Defaults_AreTheSeedsLimits_WithTheKneeSearch()
     {
         var c = new AdaptiveConcurrencyController();
         Assert.That(c.Limit, Is.EqualTo(4));
         Assert.That(c.Options.MinLimit, Is.EqualTo(1));
         Assert.That(c.Options.MaxLimit, Is.EqualTo(16));
-        Assert.That(c.Options.Policy, Is.EqualTo(ConcurrencyPolicy.SeedTrend));
+        Assert.That(c.Options.Policy, Is.EqualTo(ConcurrencyPolicy.KneeSearch));
+        Assert.That(c.LastReason, Is.EqualTo("no sample yet"));
     }
 
     [Test]
     public void Seed_RisingThroughput_MovesUp_ThenRisingLatency_MovesDown()
     {
-        var c = new AdaptiveConcurrencyController();
+        var c = Seed();
         var changes = new List<ConcurrencyLimitChange>();
         c.LimitChanged += (_, e) => changes.Add(e);
         Assert.That(c.Record(S(100, 10)), Is.EqualTo(4), "one sample: no trend yet");
@@ -27,13 +31,15 @@ public class AdaptiveConcurrencyControllerTests
         Assert.That(c.Record(S(130, 11)), Is.EqualTo(6), "window {115, 130, 130}: +13 %, but latency +10 % blocks the raise");
         Assert.That(c.Record(S(130, 13)), Is.EqualTo(5), "window {130, 130, 130}, latency 10 -> 13 (+30 %): down");
         Assert.That(c.Record(S(100, 13)), Is.EqualTo(4), "throughput 130 -> 100 (-23 %): down");
-        Assert.That(changes, Is.EqualTo(new[] { new ConcurrencyLimitChange(4, 5), new ConcurrencyLimitChange(5, 6), new ConcurrencyLimitChange(6, 5), new ConcurrencyLimitChange(5, 4) }));
+        Assert.That(changes.Select(e => (e.OldLimit, e.NewLimit)), Is.EqualTo(new[] { (4, 5), (5, 6), (6, 5), (5, 4) }));
+        Assert.That(changes[^1].Reason, Does.Contain("one fewer"));
+        Assert.That(c.LastReason, Is.EqualTo(changes[^1].Reason));
     }
 
     [Test]
     public void Seed_MemoryPressure_BlocksRaisesAndForcesDrops_WithinBounds()
     {
-        var c = new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { InitialLimit = 2, MinLimit = 1, MaxLimit = 3 });
+        var c = Seed(initial: 2, min: 1, max: 3);
         c.Record(S(100, 10, memory: 0.85));
         Assert.That(c.Record(S(200, 10, memory: 0.85)), Is.EqualTo(2), "pressure 0.85 >= 0.8 blocks the raise");
         Assert.That(c.Record(S(300, 10, memory: 0.95)), Is.EqualTo(1), "pressure > 0.9 lowers");
@@ -92,7 +98,7 @@ public class AdaptiveConcurrencyControllerTests
     [Test]
     public void BothPolicies_AreDeterministic()
     {
-        foreach (var policy in new[] { ConcurrencyPolicy.SeedTrend, ConcurrencyPolicy.Gradient2 })
+        foreach (var policy in new[] { ConcurrencyPolicy.KneeSearch, ConcurrencyPolicy.SeedTrend, ConcurrencyPolicy.Gradient2 })
         {
             var a = new SyntheticLoad(best: 8, noise: 0.1, seed: 42).Drive(new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { Policy = policy }), 300);
             var b = new SyntheticLoad(best: 8, noise: 0.1, seed: 42).Drive(new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { Policy = policy }), 300);
@@ -111,7 +117,7 @@ public class AdaptiveConcurrencyControllerTests
         TestContext.Out.WriteLine("Gradient2: " + string.Join(",", limits));
         Assert.That(limits[^1], Is.InRange(8, 15), string.Join(",", limits));
         // The seed's rules need a throughput trend; a steady noiseless load gives none, so the limit stays.
-        var seed = new AdaptiveConcurrencyController();
+        var seed = Seed();
         var seedLimits = new SyntheticLoad(best: 8, noise: 0, seed: 7).Drive(seed, 30);
         Assert.That(seedLimits, Is.All.EqualTo(4));
     }
@@ -122,6 +128,8 @@ public class AdaptiveConcurrencyControllerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { InitialLimit = 20 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { MinLimit = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { WindowSize = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { ProbeInterval = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveConcurrencyController(new AdaptiveConcurrencyOptions { ImprovementThreshold = 1 }));
         var c = new AdaptiveConcurrencyController();
         Assert.Throws<ArgumentOutOfRangeException>(() => c.Record(S(double.NaN, 1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => c.Record(S(1, -1)));

@@ -16,7 +16,7 @@ public class ConcurrencyControllerBenchmarks
     private double _tailThroughputShare;
 
     /// <summary>The policy.</summary>
-    [Params(ConcurrencyPolicy.SeedTrend, ConcurrencyPolicy.Gradient2)]
+    [Params(ConcurrencyPolicy.KneeSearch, ConcurrencyPolicy.SeedTrend, ConcurrencyPolicy.Gradient2)]
     public ConcurrencyPolicy Policy { get; set; }
 
     /// <summary>The load's best concurrency.</summary>

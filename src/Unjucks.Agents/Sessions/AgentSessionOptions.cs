@@ -81,7 +81,6 @@ public sealed class AgentSessionOptions
     /// <summary>The default window's floor (see <see cref="MaxTasksInFlight"/>).</summary>
     internal const int DefaultMinTasksInFlight = 256;
 
-    /// <summary>The copy a session keeps (the caller may go on changing this instance).</summary>
     /// <summary>The memory budget used when <see cref="MemoryBudgetBytes"/> is 0: 128 MiB, as the seed's memory-aware
     /// scheduler.</summary>
     public const long DefaultMemoryBudgetBytes = MemoryBudget.DefaultCapacity;
@@ -99,6 +98,7 @@ public sealed class AgentSessionOptions
         { } bytes => bytes,
     };
 
+    /// <summary>The copy a session keeps (the caller may go on changing this instance).</summary>
     internal AgentSessionOptions Snapshot() => (AgentSessionOptions)MemberwiseClone();
 
     internal void Validate()
