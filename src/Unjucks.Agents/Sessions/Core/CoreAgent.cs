@@ -37,6 +37,9 @@ internal sealed class CoreAgent(int index)
     /// <summary>KillAgent was emitted for the current process: not eligible, waiting for AgentDied.</summary>
     public bool BeingKilled;
 
+    /// <summary>Beyond the active agent count: alive but takes no new work (not eligible, does not steal).</summary>
+    public bool Standby;
+
     /// <summary>Timestamp of the StartAgent of the current process.</summary>
     public long StartedAt;
 
@@ -71,7 +74,10 @@ internal sealed class CoreAgent(int index)
     public bool IsAlive => State is CoreAgentState.Starting or CoreAgentState.Registered;
 
     /// <summary>May receive new work.</summary>
-    public bool IsEligible => IsAlive && !Stalled && !BeingKilled;
+    public bool IsEligible => IsAlive && !Stalled && !BeingKilled && !Standby;
+
+    /// <summary>Dead with no restart scheduled: it will not come back (after <see cref="SchedulerCore.Start"/>).</summary>
+    public bool IsDown => State == CoreAgentState.Dead && RestartDueAt == NoRestart;
 
     /// <summary>Appends <paramref name="task"/> to the attributed list and counts it.</summary>
     public void Attach(CoreTask task, bool running)

@@ -20,6 +20,13 @@ internal enum SchedulerActionKind
     /// ("LeaseTimeout" or "StartTimeout").</summary>
     KillAgent,
 
+    /// <summary><see cref="SchedulerAction.Agent"/> is beyond the active agent count: it must take no new work (not
+    /// from its inbox, not by stealing) until <see cref="Activate"/>; what it runs now it finishes.</summary>
+    Standby,
+
+    /// <summary><see cref="SchedulerAction.Agent"/> takes work again: clear its standby mark and wake it.</summary>
+    Activate,
+
     /// <summary>Start a (new) process for agent slot <see cref="SchedulerAction.Agent"/>.</summary>
     StartAgent,
 

@@ -48,6 +48,11 @@ internal sealed partial class SchedulerCore
             return;
         }
 
+        if (dead.IsDown)
+        {
+            ApplyActiveCount(actions); // a standby agent takes the place of one that stays down
+        }
+
         Drain(actions);
     }
 

@@ -166,12 +166,12 @@ internal sealed partial class SchedulerCore
         }
     }
 
-    /// <summary>An agent became eligible: unstarted tasks left on stalled agents (none was eligible then) move to it.</summary>
+    /// <summary>An agent became eligible: unstarted tasks left on stalled or standby agents (none was eligible then) move to it.</summary>
     private void RescueStranded(List<SchedulerAction> actions)
     {
         foreach (var agent in _agents)
         {
-            if (agent.Stalled && agent.IsAlive && agent.Unstarted > 0)
+            if ((agent.Stalled || agent.Standby) && agent.IsAlive && agent.Unstarted > 0)
             {
                 MoveUnstarted(agent, actions);
             }

@@ -26,6 +26,11 @@
 //   reservation until it ends (requeues keep it). The head of the memory queue blocks the tasks behind it, so a large
 //   task is not starved by a stream of small ones; tasks that reserve nothing skip the memory queue.
 //
+// ACTIVE COUNT  SetActiveAgents(n) (adaptive concurrency) keeps the n lowest-index agents that are not down (dead
+//   with no restart coming) taking work; the others are on standby: alive, not eligible, told so (Standby) so that
+//   they do not steal either, and their unstarted tasks move to active agents. Activate tells one to work again. None
+//   is killed for it. When an active agent stays down, the next standby one becomes active.
+//
 // INVARIANTS  A slot belongs to at most one unfinished task, from its Place until it ends (Requeues keep it). A task
 //   is placed only when every dependency committed. Place/Requeue name an eligible (hence alive) agent. Load(a)
 //   counts exactly the Queued and Running tasks attributed to a. Outputs depend only on the inputs and the clock.
@@ -83,6 +88,7 @@ internal sealed partial class SchedulerCore
     private bool _started;
     private bool _noAgentsLeft;
     private int _scheduledRestarts;
+    private int _activeTarget;
     private long _memoryReserved;
     private long _memoryWaitingBytes;
     private int _memoryWaiting;
@@ -101,6 +107,7 @@ internal sealed partial class SchedulerCore
         }
 
         _slots = new CoreSlots(options.Slots);
+        _activeTarget = Math.Clamp(options.ActiveAgents ?? options.Agents, 1, options.Agents);
         _leaseTimeout = options.LeaseTimeout is { } lease ? ToTimestampTicks(lease) : -1;
         _stallTimeout = ToTimestampTicks(options.StallTimeout);
         _startTimeout = ToTimestampTicks(options.StartTimeout);
@@ -123,6 +130,27 @@ internal sealed partial class SchedulerCore
 
     /// <summary>Bytes the tasks of <see cref="TasksWaitingForMemory"/> wait for, together.</summary>
     public long MemoryWaitingBytes => _memoryWaitingBytes;
+
+    /// <summary>The active agent count asked for (see <see cref="SetActiveAgents"/>).</summary>
+    public int ActiveAgentTarget => _activeTarget;
+
+    /// <summary>Agents taking work now: not on standby and not down.</summary>
+    public int ActiveAgents
+    {
+        get
+        {
+            int n = 0;
+            foreach (var agent in _agents)
+            {
+                n += !agent.Standby && !agent.IsDown ? 1 : 0;
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>The agent is on standby (beyond the active count).</summary>
+    public bool IsAgentStandby(int agent) => _agents[agent].Standby;
 
     /// <summary>AgentDied events that ended a live agent.</summary>
     public int AgentDeaths { get; private set; }
@@ -175,6 +203,38 @@ internal sealed partial class SchedulerCore
             StartProcess(agent, now, actions);
         }
 
+        ApplyActiveCount(actions);
+    }
+
+    /// <summary>Sets how many agents take work (1 to Agents): the lowest-index ones that are not down. Agents beyond
+    /// it go on standby (Standby; their unstarted tasks move to active agents); agents within it that were on
+    /// standby are activated (Activate) and get work at once.</summary>
+    public void SetActiveAgents(int count, List<SchedulerAction> actions)
+    {
+        _activeTarget = Math.Clamp(count, 1, _agents.Length);
+        if (_started && !_noAgentsLeft)
+        {
+            ApplyActiveCount(actions);
+        }
+    }
+
+    private void ApplyActiveCount(List<SchedulerAction> actions)
+    {
+        int wanted = _activeTarget;
+        foreach (var agent in _agents)
+        {
+            bool standby = !agent.IsDown && wanted-- <= 0;
+            if (agent.IsDown || agent.Standby == standby)
+            {
+                continue;
+            }
+
+            agent.Standby = standby;
+            actions.Add(new SchedulerAction(standby ? SchedulerActionKind.Standby : SchedulerActionKind.Activate, -1, agent.Index, -1, -1));
+        }
+
+        // Only now that every flag is final: moving work off one agent must not pick one that goes on standby next.
+        RescueStranded(actions);
         Drain(actions);
     }
 

@@ -34,6 +34,10 @@ internal sealed record SchedulerCoreOptions
     /// task's reservation is at most this (the facade refuses larger ones).</summary>
     public long MemoryBudgetBytes { get; init; }
 
+    /// <summary>Agents taking work at the start (the lowest indexes); the others stand by until
+    /// <see cref="SchedulerCore.SetActiveAgents"/> raises the count. Null: all.</summary>
+    public int? ActiveAgents { get; init; }
+
     /// <summary>An agent that has not registered this long after its start is killed (then restarted).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

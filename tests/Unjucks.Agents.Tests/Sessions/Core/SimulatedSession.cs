@@ -41,6 +41,7 @@ internal sealed class SimulatedSession
     private readonly List<long> _held = new();
     private readonly List<string>? _trace;
     private readonly Dictionary<string, int> _kinds = new();
+    private readonly Random _activeRng;
     private bool _calm;
     private bool _noAgentsLeft;
     private int _submitted;
@@ -74,6 +75,9 @@ internal sealed class SimulatedSession
         var memoryRng = new Random(seed ^ 0x5bd1e995);
         long budget = memoryRng.Next(3) == 0 ? 0 : memoryRng.Next(100, 400);
         _options = _options with { MemoryBudgetBytes = budget };
+        // The active agent count from a third stream, for the same reason.
+        _activeRng = new Random(seed ^ 0x27d4eb2d);
+        _options = _options with { ActiveAgents = _activeRng.Next(3) == 0 ? null : _activeRng.Next(1, _options.Agents + 1) };
         _core = new SchedulerCore(_options, _clock);
         _agents = new SimAgent[_options.Agents];
         for (int i = 0; i < _agents.Length; i++)
@@ -137,6 +141,14 @@ internal sealed class SimulatedSession
         for (_step = 0; _step < steps; _step++)
         {
             ChaosStep();
+            if (_activeRng.Next(60) == 0)
+            {
+                int count = _activeRng.Next(1, _agents.Length + 1);
+                Begin($"SetActiveAgents {count}");
+                _core.SetActiveAgents(count, _actions);
+                After();
+            }
+
         }
 
         while (_submitted < _tasks.Length)
@@ -184,12 +196,12 @@ internal sealed class SimulatedSession
         for (int a = 0; a < _agents.Length; a++)
         {
             var agent = _agents[a];
-            while (agent.Alive && agent.Registered && agent.Inbox.Count > 0)
+            while (agent.Alive && agent.Registered && !agent.Standby && agent.Inbox.Count > 0)
             {
                 LeaseFromInbox(a);
             }
 
-            for (int s = 0; s < _slots.Length && agent.Alive && agent.Registered; s++)
+            for (int s = 0; s < _slots.Length && agent.Alive && agent.Registered && !agent.Standby; s++)
             {
                 if (_slots[s].State == SlotState.Queued)
                 {
@@ -252,6 +264,11 @@ internal sealed class SimulatedSession
         }
 
         int r = _rng.Next(100);
+        if (r < 55 && agent.Standby)
+        {
+            return; // takes no new work; finishes what it holds (below)
+        }
+
         if (r < 40)
         {
             LeaseFromInbox(a);
@@ -590,6 +607,14 @@ internal sealed class SimulatedSession
                 _kills.Add((x.Agent, _agents[x.Agent].Incarnation));
                 break;
             case SchedulerActionKind.StartAgent: OnStartAgent(x.Agent); break;
+            case SchedulerActionKind.Standby:
+                Require(!_agents[x.Agent].Standby, $"{x} for an agent already on standby");
+                _agents[x.Agent].Standby = true;
+                break;
+            case SchedulerActionKind.Activate:
+                Require(_agents[x.Agent].Standby, $"{x} for an agent not on standby");
+                _agents[x.Agent].Standby = false;
+                break;
             case SchedulerActionKind.FailTask: OnFailTask(x); break;
             case SchedulerActionKind.Alert:
                 if (x.ExceptionType == SchedulerCore.NoAgentsLeftAlert)
@@ -609,6 +634,7 @@ internal sealed class SimulatedSession
         Require(t.Submitted && !t.Ended && !t.Placed, $"Place of task {t.Id}: submitted {t.Submitted}, ended {t.Ended}, placed {t.Placed}");
         Require(x.Attempt == 1, $"Place of task {t.Id} with attempt {x.Attempt}");
         RequireLive(x.Agent, x);
+        RequireActive(x.Agent, x);
         foreach (long dep in t.Deps)
         {
             Require(Task(dep).Commits == 1, $"task {t.Id} placed before its dependency {dep} committed");
@@ -633,6 +659,7 @@ internal sealed class SimulatedSession
         Require(t.Placed && !t.Ended && _slotOwner[x.Slot] == t.Id, $"Requeue of task {t.Id} on slot {x.Slot} (owner {_slotOwner[x.Slot]}, ended {t.Ended})");
         Require(x.Attempt >= t.LastAttempt && x.Attempt <= _options.MaxAttempts, $"Requeue of task {t.Id} with attempt {x.Attempt} after {t.LastAttempt}");
         RequireLive(x.Agent, x);
+        RequireActive(x.Agent, x);
         t.LastAttempt = x.Attempt;
         ref var s = ref _slots[x.Slot];
         switch (s.State)
@@ -770,6 +797,9 @@ internal sealed class SimulatedSession
     private void RequireLive(int a, SchedulerAction action) =>
         Require(_agents[a].Alive && _core.IsAgentAlive(a), $"{action} targets agent {a}, which is not alive");
 
+    private void RequireActive(int a, SchedulerAction action) =>
+        Require(!_agents[a].Standby && !_core.IsAgentStandby(a), $"{action} targets agent {a}, which is on standby");
+
     private void Require(bool condition, [InterpolatedStringHandlerArgument("condition")] ref FailureText message)
     {
         if (!condition)
@@ -900,6 +930,7 @@ internal sealed class SimulatedSession
         public bool Alive;
         public bool Registered;
         public bool Frozen;
+        public bool Standby;
         public long RegisterAt;
         public int Incarnation;
     }
