@@ -5,8 +5,7 @@ internal sealed partial class ChangeSequence
 {
     private async ValueTask<bool> WaitSlowAsync(long lastSeen, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using CancellationTokenSource? timer = timeout == Timeout.InfiniteTimeSpan ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer?.CancelAfter(timeout);
+        using CancellationTokenSource? timer = SharedMessageQueue.TimerFor(timeout, cancellationToken);
         CancellationToken token = timer?.Token ?? cancellationToken;
         try
         {

@@ -275,9 +275,12 @@ public sealed partial class SharedMessageQueue
         }
     }
 
-    private static CancellationTokenSource? TimerFor(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>A source linked to <paramref name="cancellationToken"/> that also cancels after
+    /// <paramref name="timeout"/>; null for an infinite timeout or one past what a timer can hold (about 49 days,
+    /// treated as infinite, as the blocking calls' futex slices would never reach it in practice either).</summary>
+    internal static CancellationTokenSource? TimerFor(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (timeout == Timeout.InfiniteTimeSpan)
+        if (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= uint.MaxValue - 1)
         {
             return null;
         }

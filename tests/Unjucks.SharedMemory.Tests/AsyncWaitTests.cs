@@ -282,6 +282,12 @@ public class AsyncWaitTests : RegionTestBase
 
         Assert.That(await region.WaitForChangeAsync(region.ChangeSequence, TimeSpan.FromMilliseconds(20)), Is.False, "no change: times out");
         await Assert.CatchAsync<ArgumentOutOfRangeException>(async () => await region.WaitForChangeAsync(0, TimeSpan.FromSeconds(-2)));
+
+        // A timeout past what a timer holds (about 49 days) waits like an infinite one: cancellation still ends it.
+        using var later = new CancellationTokenSource();
+        ValueTask<bool> yearLong = region.WaitForChangeAsync(region.ChangeSequence, TimeSpan.FromDays(365), later.Token);
+        later.Cancel();
+        await Assert.CatchAsync<OperationCanceledException>(async () => await yearLong);
     }
 
     [Test]
