@@ -15,17 +15,21 @@ using Unjucks.SharedMemory.Native;
 
 namespace Unjucks.SharedMemory;
 
-internal sealed unsafe class ChangeSequence
+internal sealed unsafe partial class ChangeSequence
 {
     internal static readonly TimeSpan ParkSlice = TimeSpan.FromMilliseconds(50);
 
     private readonly SharedRegion _region;
     private readonly byte* _section;
 
+    private readonly WaitWord _word;
+
     internal ChangeSequence(SharedRegion region, byte* section)
     {
         _region = region;
         _section = section;
+        // SAFETY: both words lie in this section of the live mapping (see the refs below).
+        _word = new WaitWord((int*)Unsafe.AsPointer(ref FutexWord), (int*)Unsafe.AsPointer(ref Waiters), queue: null);
     }
 
     // SAFETY (all three refs): fixed offsets inside the 256-byte, 128-aligned section of the live mapping; the
@@ -96,5 +100,37 @@ internal sealed unsafe class ChangeSequence
         {
             Interlocked.Decrement(ref Waiters); // full fence; no partner needed (a stale count only costs a wake)
         }
+    }
+
+    /// <summary>The async form of <see cref="Wait"/>: parks on the region's waiter thread instead of this one.</summary>
+    internal ValueTask<bool> WaitAsync(long lastSeen, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Current != lastSeen)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return cancellationToken.IsCancellationRequested
+            ? ValueTask.FromCanceled<bool>(cancellationToken)
+            : WaitSlowAsync(lastSeen, timeout, cancellationToken);
+    }
+
+    /// <summary>Null when the counter moved; else a registered wait that owns one waiter count.</summary>
+    private ParkedWait? Park(long lastSeen, CancellationToken token)
+    {
+        using var guard = _region.EnterBlocking(); // the mapping stays while we touch it (ObjectDisposedException if not)
+        // Full fence: the changer's waiters read sees us, or we see its change below (the header's argument).
+        Interlocked.Increment(ref Waiters);
+        long current = Current; // acquire; its low half is the value the waiter thread compares against
+        if (current != lastSeen || token.IsCancellationRequested)
+        {
+            Interlocked.Decrement(ref Waiters); // full fence; no partner (a stale count only costs a wake)
+            token.ThrowIfCancellationRequested();
+            return null;
+        }
+
+        var wait = new ParkedWait(_word, (int)current);
+        _region.Waiter.Register(wait, token); // the wait owns the count now (ParkedWait.Finish gives it back)
+        return wait;
     }
 }

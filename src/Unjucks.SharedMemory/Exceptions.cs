@@ -49,3 +49,29 @@ public sealed class SharedRegionFullException : Exception
     {
     }
 }
+
+/// <summary>
+/// The <see cref="SharedMessageQueue"/> was completed (<see cref="SharedMessageQueue.Complete"/>, by any process):
+/// an enqueue is refused, and a dequeue that finds no message left ends with this instead of waiting. The
+/// counterpart of System.Threading.Channels' ChannelClosedException.
+/// </summary>
+public sealed class SharedQueueCompletedException : InvalidOperationException
+{
+    /// <summary>Creates the exception with a default message.</summary>
+    public SharedQueueCompletedException()
+        : base("The shared queue was completed.")
+    {
+    }
+
+    /// <summary>Creates the exception with a message naming the queue.</summary>
+    public SharedQueueCompletedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and the underlying cause.</summary>
+    public SharedQueueCompletedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

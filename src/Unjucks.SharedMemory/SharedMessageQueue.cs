@@ -25,6 +25,13 @@
 // slot until it resumes (this queue is not lock-free; it is dead-process tolerant). Liveness probes run at most
 // every 10 ms per waiter after a spin phase.
 //
+// Completion (Complete): bit 63 of EnqueuePos (QueueLayout.CompletedBit), set with a CAS. Producers CAS EnqueuePos
+// from a plain position p to p + 1, so once the bit is set no producer can claim another position: the set of
+// messages is fixed at the positions below the final one, and "completed and DequeuePos reached it" is final
+// (consumers see the end only after every claimed message is taken or skipped as a dead record). Positions are
+// therefore 63-bit (wrapping after 2^63 messages, about 290 years at 10^9 per second); every read of EnqueuePos
+// masks the bit off.
+//
 // Blocking: Enqueue parks on the NotFull futex word, Dequeue on NotEmpty. The other side bumps the word and wakes
 // one waiter only when the matching waiter count is non-zero, so the fast path makes no syscall. Lost-wake-up
 // argument as in ChangeSequence: the side that makes progress does  Interlocked.Exchange(seq) (store + full
@@ -41,7 +48,7 @@ namespace Unjucks.SharedMemory;
 /// A named, bounded, multi-producer multi-consumer queue of messages of up to <see cref="MaxMessageBytes"/> bytes,
 /// shared by every process that opens the region. Each message is delivered to exactly one consumer.
 /// </summary>
-public sealed unsafe class SharedMessageQueue
+public sealed unsafe partial class SharedMessageQueue
 {
     private static readonly TimeSpan ParkSlice = TimeSpan.FromMilliseconds(50);
 
@@ -54,6 +61,8 @@ public sealed unsafe class SharedMessageQueue
     private readonly byte* _slots;
     private readonly int _slotBytes;
     private readonly long _mask;
+    private readonly WaitWord _notEmptyWord;
+    private readonly WaitWord _notFullWord;
 
     internal SharedMessageQueue(SharedRegion region, string name, byte* body, int capacity, int messageBytes)
     {
@@ -65,6 +74,9 @@ public sealed unsafe class SharedMessageQueue
         Capacity = capacity;
         _mask = capacity - 1;
         MaxMessageBytes = messageBytes;
+        // SAFETY: the four words lie in this queue's control block of the live mapping (see the refs below).
+        _notEmptyWord = new WaitWord((int*)Unsafe.AsPointer(ref NotEmpty), (int*)Unsafe.AsPointer(ref NotEmptyWaiters), this);
+        _notFullWord = new WaitWord((int*)Unsafe.AsPointer(ref NotFull), (int*)Unsafe.AsPointer(ref NotFullWaiters), this);
     }
 
     /// <summary>The queue's name.</summary>
@@ -83,8 +95,22 @@ public sealed unsafe class SharedMessageQueue
         {
             _region.ThrowIfDisposed();
             long dequeue = Volatile.Read(ref DequeuePos); // acquire; ordering against EnqueuePos is best effort
-            long difference = Volatile.Read(ref EnqueuePos) - dequeue; // acquire; a snapshot, no partner needed
+            long difference = (Volatile.Read(ref EnqueuePos) & QueueLayout.PositionMask) - dequeue; // acquire; a snapshot, no partner needed
             return (int)Math.Clamp(difference, 0, Capacity);
+        }
+    }
+
+    /// <summary>True once <see cref="Complete"/> was called by any process (messages may still be queued).</summary>
+    internal bool IsCompleted => Volatile.Read(ref EnqueuePos) < 0; // acquire; pairs with the CAS in Complete
+
+    /// <summary>Completed and every claimed message taken: no dequeue can ever succeed again.</summary>
+    internal bool IsCompletedAndDrained
+    {
+        get
+        {
+            long enqueue = Volatile.Read(ref EnqueuePos); // acquire; once the bit is set the position is final
+            // Acquire; pairs with the consumers' CAS of DequeuePos. Wrapping difference.
+            return enqueue < 0 && Volatile.Read(ref DequeuePos) - (enqueue & QueueLayout.PositionMask) >= 0;
         }
     }
 
@@ -108,6 +134,7 @@ public sealed unsafe class SharedMessageQueue
     /// <see cref="OwnerBackoff.Bound"/> (250 ms) whatever the region's bytes.</summary>
     /// <exception cref="TimeoutException">A live agent has held the slot for longer than that (it is stopped or starved).</exception>
     /// <exception cref="SharedRegionFormatException">The queue's words are in a state no agent leaves: the region is damaged.</exception>
+    /// <exception cref="SharedQueueCompletedException">The queue was completed (<see cref="Complete"/>).</exception>
     public bool TryEnqueue(ReadOnlySpan<byte> message) => TryEnqueue(message, new OwnerBackoff());
 
     private bool TryEnqueue(ReadOnlySpan<byte> message, OwnerBackoff backoff)
@@ -122,7 +149,12 @@ public sealed unsafe class SharedMessageQueue
         int me = _region.Agents.CurrentAgentId;
         while (true)
         {
-            long position = Volatile.Read(ref EnqueuePos); // acquire: pairs with the CAS that advanced it
+            long position = Volatile.Read(ref EnqueuePos); // acquire: pairs with the CAS that advanced it (or completed it)
+            if (position < 0)
+            {
+                throw CompletedError();
+            }
+
             byte* slot = Slot(position);
             ref long seq = ref SeqOf(slot);
             ref long owner = ref OwnerOf(slot);
@@ -135,7 +167,8 @@ public sealed unsafe class SharedMessageQueue
                     continue;
                 }
 
-                // Full fence CAS; only the holder of this position's reservation can move EnqueuePos past it.
+                // Full fence CAS; only the holder of this position's reservation can move EnqueuePos past it, and it
+                // fails once Complete has set the bit (then the next round throws).
                 if (Interlocked.CompareExchange(ref EnqueuePos, position + 1, position) != position) // pairs with the acquire load of EnqueuePos
                 {
                     Interlocked.CompareExchange(ref owner, seen, mine); // stale position: hand the reservation back
@@ -233,8 +266,9 @@ public sealed unsafe class SharedMessageQueue
     }
 
     /// <summary>
-    /// Takes the oldest message into <paramref name="destination"/>; false if the queue is empty. Throws
-    /// <see cref="ArgumentException"/> (leaving the message queued) if <paramref name="destination"/> is too small.
+    /// Takes the oldest message into <paramref name="destination"/>; false if the queue is empty (or completed and
+    /// drained). Throws <see cref="ArgumentException"/> (leaving the message queued) if <paramref name="destination"/>
+    /// is too small.
     /// </summary>
     public bool TryDequeue(Span<byte> destination, out int length) => TryDequeue(destination, out length, new OwnerBackoff());
 
@@ -308,7 +342,7 @@ public sealed unsafe class SharedMessageQueue
             if (difference < 0)
             {
                 // Empty, unless a producer advanced EnqueuePos over this slot and has not published yet.
-                if (Volatile.Read(ref EnqueuePos) - position <= 0) // acquire; pairs with the producers' CAS of EnqueuePos
+                if ((Volatile.Read(ref EnqueuePos) & QueueLayout.PositionMask) - position <= 0) // acquire; pairs with the producers' CAS of EnqueuePos
                 {
                     length = 0;
                     return false; // truly empty
@@ -341,7 +375,8 @@ public sealed unsafe class SharedMessageQueue
 
     /// <summary>
     /// Adds a message, waiting up to <paramref name="timeout"/> for room (spins, then parks on a futex). False on
-    /// timeout; <see cref="OperationCanceledException"/> on cancellation.
+    /// timeout; <see cref="OperationCanceledException"/> on cancellation; <see cref="SharedQueueCompletedException"/>
+    /// once the queue is completed (also for a call waiting when that happens).
     /// </summary>
     public bool Enqueue(ReadOnlySpan<byte> message, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -351,7 +386,8 @@ public sealed unsafe class SharedMessageQueue
 
     /// <summary>
     /// Takes a message, waiting up to <paramref name="timeout"/> for one (spins, then parks on a futex). False on
-    /// timeout; <see cref="OperationCanceledException"/> on cancellation.
+    /// timeout; <see cref="OperationCanceledException"/> on cancellation; <see cref="SharedQueueCompletedException"/>
+    /// once the queue is completed and drained (also for a call waiting when that happens).
     /// </summary>
     public bool Dequeue(Span<byte> destination, out int length, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -372,19 +408,10 @@ public sealed unsafe class SharedMessageQueue
     {
         SharedRegion.CheckTimeout(timeout);
         long start = Stopwatch.GetTimestamp();
-        for (int i = 0; ; i++)
+        Outcome spun = Spin(ref attempt);
+        if (spun != Outcome.Park)
         {
-            if (TryOnce(ref attempt, out bool busy))
-            {
-                return true;
-            }
-
-            if (i >= SpinIterations || busy)
-            {
-                break; // spinning is for a queue that is briefly empty or full, not for a holder that is stopped
-            }
-
-            Thread.SpinWait(8);
+            return spun == Outcome.Done ? true : throw CompletedError();
         }
 
         using var guard = _region.EnterBlocking();
@@ -399,9 +426,10 @@ public sealed unsafe class SharedMessageQueue
                 // Acquire, read BEFORE retrying: a bump by the other side after our failed retry changes the word,
                 // so the futex wait below returns at once instead of sleeping through the wake-up.
                 int observed = Volatile.Read(ref word);
-                if (TryOnce(ref attempt, out _))
+                Outcome tried = TryOrEnd(ref attempt, out _);
+                if (tried != Outcome.Park)
                 {
-                    return true;
+                    return tried == Outcome.Done ? true : throw CompletedError();
                 }
 
                 TimeSpan remaining = SharedRegion.Remaining(timeout, start);
@@ -437,15 +465,51 @@ public sealed unsafe class SharedMessageQueue
         }
     }
 
+    /// <summary>Tries, then spins briefly while the queue is only momentarily empty or full.</summary>
+    private Outcome Spin<TAttempt>(ref TAttempt attempt)
+        where TAttempt : IAttempt, allows ref struct
+    {
+        for (int i = 0; ; i++)
+        {
+            Outcome outcome = TryOrEnd(ref attempt, out bool busy);
+            if (outcome != Outcome.Park || i >= SpinIterations || busy)
+            {
+                return outcome; // spinning is for a queue that is briefly empty or full, not for a holder that is stopped
+            }
+
+            Thread.SpinWait(8);
+        }
+    }
+
+    /// <summary>One attempt; Ended when it was a dequeue and the queue is completed and drained.</summary>
+    private Outcome TryOrEnd<TAttempt>(ref TAttempt attempt, out bool busy)
+        where TAttempt : IAttempt, allows ref struct
+    {
+        if (TryOnce(ref attempt, out busy))
+        {
+            return Outcome.Done;
+        }
+
+        return attempt.IsDequeue && IsCompletedAndDrained ? Outcome.Ended : Outcome.Park;
+    }
+
+    private SharedQueueCompletedException CompletedError() =>
+        new($"Queue '{Name}' of region '{_region.FilePath}' was completed (SharedMessageQueue.Complete, by some process): it takes no more messages, and a dequeue ends once none is left. Stop producing to it or consuming from it, or use another queue.");
+
     /// <summary>One non-blocking attempt of a blocking operation.</summary>
     private interface IAttempt
     {
+        /// <summary>A dequeue (a completed and drained queue ends it); an enqueue's attempt throws by itself.</summary>
+        bool IsDequeue { get; }
+
         bool Try(SharedMessageQueue queue);
     }
 
     private readonly ref struct EnqueueAttempt(ReadOnlySpan<byte> message) : IAttempt
     {
         private readonly ReadOnlySpan<byte> _message = message;
+
+        public bool IsDequeue => false;
 
         public bool Try(SharedMessageQueue queue) => queue.TryEnqueue(_message, new OwnerBackoff(BlockingStep));
     }
@@ -455,6 +519,8 @@ public sealed unsafe class SharedMessageQueue
         private readonly Span<byte> _destination = destination;
 
         public int Length;
+
+        public readonly bool IsDequeue => true;
 
         public bool Try(SharedMessageQueue queue) => queue.TryDequeue(_destination, out Length, new OwnerBackoff(BlockingStep));
     }

@@ -203,7 +203,9 @@ public sealed unsafe partial class SharedRegion : IDisposable
 
     /// <summary>
     /// Unregisters this agent and unmaps the region. Locks still held through this instance are abandoned: the
-    /// next acquirer gets them with <see cref="SharedLockHandle.PreviousOwnerDied"/> set.
+    /// next acquirer gets them with <see cref="SharedLockHandle.PreviousOwnerDied"/> set. Pending async waits
+    /// (<see cref="WaitForChangeAsync"/>, <see cref="SharedMessageQueue.DequeueAsync(Memory{byte}, CancellationToken)"/>, ...) end with
+    /// <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
     {
@@ -220,8 +222,18 @@ public sealed unsafe partial class SharedRegion : IDisposable
             spinner.SpinOnce();
         }
 
+        // Then the async waiter thread: it ends every parked async wait with ObjectDisposedException (giving back
+        // their waiter counts) and exits. After the wait above no caller can start another (they see _disposed),
+        // and after this no thread reads the mapping for an async wait.
+        bool waiterStopped = StopWaiter();
         Agents.Unregister();
-        _mapping.Dispose();
+        if (waiterStopped)
+        {
+            _mapping.Dispose();
+        }
+
+        // else: a waiter thread that did not stop within 2 s may still read the words; the mapping stays (leaked)
+        // rather than fault under it.
     }
 
     internal void ThrowIfDisposed()

@@ -1,7 +1,8 @@
 // "fuzz <dir> <seed> <cases>": damaged regions, one per case. Each case creates a small region with a queue,
 // state keys and a lock in use, closes it, damages its file (bit flips; words set to 0, -1, the extremes or
 // random; random byte runs; truncation), opens it again and calls every public operation on it. Each call must
-// return or throw a typed exception (SharedRegionFormatException, TimeoutException, SharedRegionFullException)
+// return or throw a typed exception (SharedRegionFormatException, TimeoutException, SharedRegionFullException,
+// SharedQueueCompletedException: a damaged EnqueuePos may read as completed)
 // within the watchdog's 10 s; anything else is counted as untyped, a call past the watchdog ends the process
 // (exit 4, "hang ..."), and a crash ends it too (the parent sees the last "case" line). Prints one summary line:
 //   "fuzz cases N calls C ok O typed T untyped U slowest-ms S slowest <case>/<call>", "slow <call> <count>, ..." (calls
@@ -16,7 +17,7 @@ internal static class Fuzz
     internal static int Run(string directory, int seed, int cases)
     {
         var options = new SharedRegionOptions { Directory = directory, StateSlots = 16, QueueCapacity = 4, MaxQueues = 2, MaxAgents = 4, MaxLocks = 2, MessageBytes = 16 };
-        var harness = new FuzzHarness(e => e is SharedRegionFormatException or TimeoutException or SharedRegionFullException);
+        var harness = new FuzzHarness(e => e is SharedRegionFormatException or TimeoutException or SharedRegionFullException or SharedQueueCompletedException);
         for (int c = 0; c < cases; c++)
         {
             var random = new Random(seed + c);
@@ -44,6 +45,8 @@ internal static class Fuzz
                 Call("queue.try-dequeue", () => region.Queue("q").TryDequeue(buffer, out _));
                 Call("queue.enqueue", () => region.Queue("q").Enqueue([8], TimeSpan.FromMilliseconds(20)));
                 Call("queue.dequeue", () => region.Queue("q").Dequeue(buffer, out _, TimeSpan.FromMilliseconds(20)));
+                Call("queue.enqueue-async", () => region.Queue("q").EnqueueAsync(new byte[] { 6 }, TimeSpan.FromMilliseconds(20)).AsTask().GetAwaiter().GetResult());
+                Call("queue.dequeue-async", () => region.Queue("q").DequeueAsync(buffer.AsMemory(), TimeSpan.FromMilliseconds(20)).AsTask().GetAwaiter().GetResult());
                 Call("queue.count", () => _ = region.Queue("q").Count);
                 Call("queue.new", () => region.Queue("r").TryEnqueue([7]));
                 Call("lock.try", () =>
@@ -62,6 +65,8 @@ internal static class Fuzz
                 Call("inspect.locks", () => region.GetLocks());
                 Call("inspect.creator", () => region.IsCreatorAlive());
                 Call("wait-change", () => region.WaitForChange(region.ChangeSequence, TimeSpan.FromMilliseconds(1)));
+                Call("wait-change-async", () => region.WaitForChangeAsync(region.ChangeSequence, TimeSpan.FromMilliseconds(1)).AsTask().GetAwaiter().GetResult());
+                Call("queue.complete", () => region.Queue("q").Complete());
                 Call("dispose", () => region.Dispose());
             }
 

@@ -7,6 +7,7 @@
 //   stall-enqueue <dir> <region> <queue>                    claim a queue slot, print "stalled" before publishing
 //   stall-dequeue <dir> <region> <queue>                    take the oldest message, print "stalled" before freeing it
 //   wait-change   <dir> <region> <last-seen> <timeout-ms>   print "waiting", then "changed N" or "timeout"
+//   produce-complete <dir> <region> <queue> <producer> <n>  enqueue n messages like produce, then Complete the queue
 //   echo          <dir> <region> <in-queue> <out-queue> <spin|park>  echo messages until a 0-length message
 //   register      <dir> <region>                            register, print "registered <slot>", sleep
 //   create-register <dir> <region>                          like register, but creates the region if absent (its creator)
@@ -114,6 +115,27 @@ switch (command)
             }
         }
 
+        break;
+    }
+
+    case "produce-complete":
+    {
+        SharedMessageQueue queue = region.Queue(args[3]);
+        int producer = int.Parse(args[4], CultureInfo.InvariantCulture);
+        int count = int.Parse(args[5], CultureInfo.InvariantCulture);
+        Span<byte> message = stackalloc byte[8];
+        for (int i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(message, producer);
+            BinaryPrimitives.WriteInt32LittleEndian(message[4..], i);
+            if (!queue.Enqueue(message, patience))
+            {
+                Console.Error.WriteLine($"enqueue timed out at {i}");
+                return 1;
+            }
+        }
+
+        Console.WriteLine(queue.Complete() ? "completed" : "already completed");
         break;
     }
 

@@ -167,3 +167,62 @@ public class RoundTripBenchmarks
         }
     }
 }
+
+/// <summary>
+/// The async variant of <see cref="RoundTripBenchmarks"/>'s parked round trip: the same 64-byte ping to a parked
+/// TestAgent echo process, once with the blocking Enqueue/Dequeue (the baseline, this thread parks on the futex)
+/// and once with EnqueueAsync/DequeueAsync (the call parks on the region's waiter thread, futex_waitv, and the
+/// continuation resumes on the thread pool). No spin phase on either side, so every reply is a real park and wake.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public class AsyncRoundTripBenchmarks
+{
+    private const int MessageBytes = 64;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly byte[] _message = new byte[MessageBytes];
+    private readonly byte[] _reply = new byte[MessageBytes];
+    private BenchRegion _bench = null!;
+    private SharedMessageQueue _ping = null!;
+    private SharedMessageQueue _pong = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _bench = new BenchRegion(new SharedRegionOptions { MessageBytes = MessageBytes, QueueCapacity = 64, StateSlots = 16 });
+        _ping = _bench.Region.Queue("ping");
+        _pong = _bench.Region.Queue("pong");
+        _pong.SpinIterations = 0;
+        Process echo = _bench.StartRegionAgent("echo", "ping", "pong", "park");
+        string? read = echo.StandardOutput.ReadLine();
+        if (read != "ready")
+        {
+            throw new InvalidOperationException($"echo agent said '{read}', expected 'ready'");
+        }
+
+        Blocking(); // warm both paths once (the async one starts the waiter thread)
+        Async().AsTask().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _ping.Enqueue([], Patience); // a 0-length message stops the echo loop
+        _bench.Dispose();
+    }
+
+    /// <summary>Blocking Enqueue, then Dequeue parked on the futex by this thread.</summary>
+    [Benchmark(Baseline = true)]
+    public int Blocking()
+    {
+        _ping.Enqueue(_message, Patience);
+        return _pong.Dequeue(_reply, out int length, Patience) ? length : throw new TimeoutException("echo peer silent");
+    }
+
+    /// <summary>EnqueueAsync, then DequeueAsync parked on the region's waiter thread.</summary>
+    [Benchmark]
+    public async ValueTask<int> Async()
+    {
+        await _ping.EnqueueAsync(_message, Patience).ConfigureAwait(false);
+        return await _pong.DequeueAsync(_reply, Patience).ConfigureAwait(false);
+    }
+}

@@ -28,8 +28,10 @@ internal static class RegionLayout
     /// <summary>"UNJUCKSR" read as a little-endian 64-bit integer.</summary>
     internal const ulong Magic = 0x52534B43554A4E55UL;
 
-    /// <summary>Bumped for any change an older reader would misread (moved or resized fields).</summary>
-    internal const int MajorVersion = 1;
+    /// <summary>Bumped for any change an older reader would misread (moved or resized fields). 2: bit 63 of a
+    /// queue's EnqueuePos means "completed" (SharedMessageQueue.Complete); a 1.x reader would take it for a
+    /// position.</summary>
+    internal const int MajorVersion = 2;
 
     /// <summary>Bumped for additions in reserved space that older readers may ignore.</summary>
     internal const int MinorVersion = 0;

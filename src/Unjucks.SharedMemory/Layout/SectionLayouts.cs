@@ -114,7 +114,7 @@ internal static class StateSlotLayout
 /// The queues section: MaxQueues directory entries, then MaxQueues queue bodies.
 /// <code>
 ///  queue body:
-///    0  8  EnqueuePos       (own 128-byte line: producers)
+///    0  8  EnqueuePos       (own 128-byte line: producers); bit 63 = completed (CompletedBit), bits 0-62 the position
 ///  128  8  DequeuePos       (own line: consumers)
 ///  256  4  NotEmpty futex;  260  4  NotEmptyWaiters
 ///  384  4  NotFull futex;   388  4  NotFullWaiters
@@ -137,6 +137,12 @@ internal static class QueueLayout
     internal const int NotFullOffset = NotEmptyOffset + RegionLayout.SectionAlignment;
     internal const int NotFullWaitersOffset = NotFullOffset + sizeof(int);
     internal const int ControlBytes = NotFullOffset + RegionLayout.SectionAlignment;
+
+    /// <summary>Bit 63 of EnqueuePos: set once by Complete; no producer claims a position after it.</summary>
+    internal const long CompletedBit = long.MinValue;
+
+    /// <summary>The position bits of EnqueuePos.</summary>
+    internal const long PositionMask = long.MaxValue;
 
     internal const int SlotSeqOffset = 0;
     internal const int SlotOwnerOffset = SlotSeqOffset + sizeof(long);

@@ -15,6 +15,7 @@ internal static unsafe class Futex
 {
     private const int FutexWait = 0;
     private const int FutexWake = 1;
+    private const int FutexPrivateFlag = 128;
 
     private static readonly long SysFutex = RuntimeInformation.ProcessArchitecture switch
     {
@@ -38,7 +39,16 @@ internal static unsafe class Futex
     /// <param name="word">A 4-byte aligned word inside the live mapping (caller's SAFETY obligation).</param>
     /// <param name="expected">Sleep only while the word still holds this value.</param>
     /// <param name="timeout">Relative timeout; the call returns TimedOut at once if it is not positive.</param>
-    internal static WaitResult Wait(int* word, int expected, TimeSpan timeout)
+    internal static WaitResult Wait(int* word, int expected, TimeSpan timeout) => Wait(word, FutexWait, expected, timeout);
+
+    /// <summary><see cref="Wait(int*, int, TimeSpan)"/> on a word only this process wakes (FUTEX_PRIVATE_FLAG).</summary>
+    internal static WaitResult WaitPrivate(int* word, int expected, TimeSpan timeout) =>
+        Wait(word, FutexWait | FutexPrivateFlag, expected, timeout);
+
+    /// <summary>Wakes up to <paramref name="count"/> threads of this process parked on the private <paramref name="word"/>.</summary>
+    internal static void WakePrivate(int* word, int count) => Wake(word, FutexWake | FutexPrivateFlag, count);
+
+    private static WaitResult Wait(int* word, int op, int expected, TimeSpan timeout)
     {
         if (timeout <= TimeSpan.Zero)
         {
@@ -54,7 +64,7 @@ internal static unsafe class Futex
 
         // SAFETY: `word` points into the mapping that the caller keeps alive for the duration of the call; the
         // kernel only reads it (compare with `expected`) and `ts` lives on this stack frame.
-        long rc = LibC.Syscall6(SysFutex, word, FutexWait, expected, &ts, null, 0);
+        long rc = LibC.Syscall6(SysFutex, word, op, expected, &ts, null, 0);
         if (rc == 0)
         {
             return WaitResult.WokenOrChanged;
@@ -70,11 +80,13 @@ internal static unsafe class Futex
     }
 
     /// <summary>Wakes up to <paramref name="count"/> waiters parked on <paramref name="word"/>, in any process.</summary>
-    internal static void Wake(int* word, int count)
+    internal static void Wake(int* word, int count) => Wake(word, FutexWake, count);
+
+    private static void Wake(int* word, int op, int count)
     {
         // SAFETY: `word` points into the live mapping (caller's obligation); FUTEX_WAKE does not access it
         // beyond hashing its (inode, offset) key.
-        long rc = LibC.Syscall6(SysFutex, word, FutexWake, count, null, null, 0);
+        long rc = LibC.Syscall6(SysFutex, word, op, count, null, null, 0);
         if (rc < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
