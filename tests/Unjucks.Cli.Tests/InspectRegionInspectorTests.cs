@@ -189,7 +189,7 @@ internal sealed class InspectRegionInspectorTests : InspectTestBase
             "random" => RandomBytes(8192),
             "empty" => [],
             "other-major" => Header(version: (9 << 16) | 0, length: 8192),
-            "truncated" => Header(version: 1 << 16, length: 100),
+            "truncated" => Header(version: 2 << 16, length: 100),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         File.WriteAllBytes(path, bytes);
