@@ -5,6 +5,7 @@
 //   'I' [int32 ms: sleep first] "agent attempt pid sessionDataLength sessionDataSum"   'A' the agent activity's trace id and parent span id
 //   'P' print the rest to stdout and stderr, return empty             'L' int32 ms: sleep, then echo nothing
 //   'W' int32 ms: sleep, then echo the rest       'O' int32 ms: sleep; return "<start> <end>" (Stopwatch timestamps, one clock for all processes)
+//   'X' a cost that rises or falls with the tasks running at once (see ConcurrencyCostOp.cs)
 // With the first argument "coordinator <dir> <agents> <tasks>" it is a coordinator of its own (for the test that kills one).
 using System.Buffers.Binary;
 using System.Diagnostics;
@@ -107,6 +108,8 @@ internal static partial class Handlers
                 return Encoding.UTF8.GetBytes($"{start} {Stopwatch.GetTimestamp()}");
             }
 
+            case 'X':
+                return ConcurrencyCostOp.Run(task, rest);
             case 'W':
                 await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
                 return rest[4..].ToArray();

@@ -45,6 +45,14 @@ public sealed class AgentSession : IAsyncDisposable
     /// <c>unjucks.agents.tasks.waiting_for_memory</c> gauge).</summary>
     public int TasksWaitingForMemory => _coordinator.TasksWaitingForMemory;
 
+    /// <summary>Agents taking work now (the <c>unjucks.agents.agents.active</c> gauge): all live ones for a fixed count,
+    /// the adaptive count's current value with <see cref="AgentSessionOptions.Concurrency"/>.</summary>
+    public int ActiveAgents => _coordinator.ActiveAgents;
+
+    /// <summary>The adaptive count's changes so far with the controller's reasons, starting with its initial count
+    /// (empty for a fixed count).</summary>
+    public IReadOnlyList<ActiveAgentsChange> ActiveAgentsHistory => _coordinator.ActiveAgentsHistory;
+
     /// <summary>The process id of each agent slot's current process (0 while it is being replaced).</summary>
     public IReadOnlyList<int> AgentProcessIds
     {
@@ -74,7 +82,7 @@ public sealed class AgentSession : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         string directory = SessionFiles.ResolveDirectory(options.Directory);
         string path = SessionFiles.SegmentPath(directory, SessionFiles.NewName());
-        var segment = SessionSegment.Create(path, options.Agents, options.EffectiveMaxTasksInFlight, options.InlineBytes,
+        var segment = SessionSegment.Create(path, options.EffectiveAgents, options.EffectiveMaxTasksInFlight, options.InlineBytes,
             options.SessionData.Span, options.StallTimeout / 4);
         var coordinator = new SessionCoordinator(options, segment);
         try

@@ -12,6 +12,12 @@ public sealed class AgentSessionOptions
     /// <summary>Agent processes (1 to 1000). Default: <see cref="Environment.ProcessorCount"/>.</summary>
     public int Agents { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>How many of the agents take work. Null (the default): all <see cref="Agents"/>, always. An
+    /// <see cref="AgentConcurrency"/> (for example <c>AgentConcurrency.Adaptive(1, 16)</c>): the session starts
+    /// <see cref="AgentConcurrency.MaxAgents"/> agents (<see cref="Agents"/> is then not used) and moves the number
+    /// that take work to the count with the highest measured throughput; the others wait on standby.</summary>
+    public AgentConcurrency? Concurrency { get; set; }
+
     /// <summary>The program to start as an agent; the session appends its own arguments
     /// (<c>--unjucks-agent &lt;file&gt; &lt;index&gt; &lt;generation&gt;</c>), which <see cref="AgentHost.IsAgentInvocation"/>
     /// recognises. Default: this program started again (the same executable, or <c>dotnet app.dll</c>).</summary>
@@ -76,7 +82,10 @@ public sealed class AgentSessionOptions
     /// <summary>Task input or output bytes kept in shared memory per slot; larger ones go through a file (default 4 KiB).</summary>
     internal int InlineBytes { get; set; } = 4096;
 
-    internal int EffectiveMaxTasksInFlight => MaxTasksInFlight > 0 ? MaxTasksInFlight : Math.Max(DefaultMinTasksInFlight, 16 * Agents);
+    internal int EffectiveMaxTasksInFlight => MaxTasksInFlight > 0 ? MaxTasksInFlight : Math.Max(DefaultMinTasksInFlight, 16 * EffectiveAgents);
+
+    /// <summary>Agent slots the session runs: <see cref="Agents"/>, or the adaptive count's maximum.</summary>
+    internal int EffectiveAgents => Concurrency?.MaxAgents ?? Agents;
 
     /// <summary>The default window's floor (see <see cref="MaxTasksInFlight"/>).</summary>
     internal const int DefaultMinTasksInFlight = 256;
@@ -107,6 +116,8 @@ public sealed class AgentSessionOptions
         {
             throw new ArgumentOutOfRangeException(nameof(Agents), Agents, "A session runs 1 to 1000 agents.");
         }
+
+        Concurrency?.Validate();
 
         if (InProcessHandler is not null && AgentProcess is not null)
         {

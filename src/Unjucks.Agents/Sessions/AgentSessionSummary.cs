@@ -73,6 +73,13 @@ public sealed class AgentSessionSummary
     /// <summary>The most bytes of the budget reserved at one time by the tasks placed together.</summary>
     public long MemoryReservedPeak { get; init; }
 
+    /// <summary>Agents taking work at the end (see <see cref="AgentSessionOptions.Concurrency"/>).</summary>
+    public int ActiveAgents { get; init; }
+
+    /// <summary>How the adaptive agent count moved, oldest first, starting with its initial count; each entry says
+    /// why. Empty for a fixed count.</summary>
+    public IReadOnlyList<ActiveAgentsChange> ActiveAgentsHistory { get; init; } = [];
+
     /// <summary>Alerts raised during the session, in order.</summary>
     public IReadOnlyList<AgentSessionAlert> Alerts { get; init; } = [];
 }

@@ -16,7 +16,7 @@ internal sealed class SessionTelemetry : IDisposable
     private readonly bool _ownsMeter;
 
     internal SessionTelemetry(IMeterFactory? factory, Func<long> inFlight, Func<double> overhead, Func<int> agentsAlive,
-        Func<long> memoryReserved, Func<int> waitingForMemory)
+        Func<long> memoryReserved, Func<int> waitingForMemory, Func<int> activeAgents)
     {
         _ownsMeter = factory is null;
         _meter = factory?.Create(new MeterOptions(Name)) ?? new Meter(Name);
@@ -33,6 +33,7 @@ internal sealed class SessionTelemetry : IDisposable
         _meter.CreateObservableGauge("unjucks.agents.agents.alive", agentsAlive, "{agent}", "Agent processes alive.");
         _meter.CreateObservableGauge("unjucks.agents.memory.reserved", memoryReserved, "By", "Bytes of the memory budget reserved by the tasks placed (AgentTaskOptions.EstimatedMemoryBytes).");
         _meter.CreateObservableGauge("unjucks.agents.tasks.waiting_for_memory", waitingForMemory, "{task}", "Ready tasks waiting for their memory reservation to fit the budget.");
+        _meter.CreateObservableGauge("unjucks.agents.agents.active", activeAgents, "{agent}", "Agents taking work (not on standby for the adaptive agent count, not down).");
     }
 
     internal Counter<long> Completed { get; }

@@ -265,6 +265,23 @@ internal sealed unsafe class SessionSegment : IDisposable
         Volatile.Write(ref handler, handler + handlerNanoseconds); // release; single writer.
     }
 
+    /// <summary>Coordinator: puts agent <paramref name="agent"/> on standby (it takes no new work: not from its inbox,
+    /// not by stealing; what it runs it finishes) or takes it off standby and wakes it.</summary>
+    internal void SetAgentStandby(int agent, bool standby)
+    {
+        // Release: an agent that reads 0 (acquire) after an Activate also sees the work placed before it.
+        Volatile.Write(ref AgentInt(agent, SessionSegmentLayout.AgentStandbyOffset), standby ? 1 : 0);
+        if (!standby)
+        {
+            // Wake's full fence orders the store above before its read of the parked flag, pairing with Park's
+            // (flag store, fence, predicate read): either the agent's predicate sees 0 or we see it parked and wake it.
+            WakeAgent(agent);
+        }
+    }
+
+    /// <summary>Agent: whether the coordinator put it on standby (see <see cref="SetAgentStandby"/>).</summary>
+    internal bool IsAgentStandby(int agent) => Volatile.Read(ref AgentInt(agent, SessionSegmentLayout.AgentStandbyOffset)) != 0; // acquire: pairs with SetAgentStandby's release.
+
     /// <summary>Agent: parks until woken, <paramref name="stillIdle"/> turns false, or the timeout.</summary>
     internal void ParkAgent(int agent, Func<bool> stillIdle, TimeSpan timeout)
     {

@@ -149,6 +149,24 @@ internal sealed partial class SchedulerCore
         }
     }
 
+    /// <summary>Tasks that could run now: placed on or started by an agent, or ready and waiting for a slot or an
+    /// agent (an upper bound: the ready queues may hold entries of tasks that moved on). Tasks waiting for dependencies
+    /// or for memory are not counted. The adaptive agent count measures a window only while this exceeds the active
+    /// count.</summary>
+    public int Runnable
+    {
+        get
+        {
+            int n = _ready.Count + _orphans.Count;
+            foreach (var agent in _agents)
+            {
+                n += agent.Load;
+            }
+
+            return n;
+        }
+    }
+
     /// <summary>The agent is on standby (beyond the active count).</summary>
     public bool IsAgentStandby(int agent) => _agents[agent].Standby;
 

@@ -7,6 +7,7 @@
 //           own futex word (see SessionSegment's wake protocol); lease it with a CAS (Queued -> Leased(me, e+1));
 //           read the input; run the handler; BeginCommit (CAS), write the output, FinishCommit (CAS publishes it);
 //           wake the coordinator. A lease lost on the way (recovery after we were presumed dead) drops the result.
+//           While the coordinator has us on standby (the adaptive agent count), we take nothing and park.
 // Exactly once comes from the table's CASes alone: inbox ids are hints, duplicates and stale ids are harmless.
 using System.Diagnostics;
 using System.Text;
@@ -113,9 +114,20 @@ internal static class AgentRuntime
         int scanFrom = index * 7919 % segment.SlotCount;
         string? killWhileCommitting = inProcess ? null : Environment.GetEnvironmentVariable(KillWhileCommittingVariable);
         Func<bool> idle = () => inbox.Count == 0 && !AnyQueued(table, 0) && !token.IsCancellationRequested;
+        Func<bool> standby = () => segment.IsAgentStandby(index) && !token.IsCancellationRequested;
         int misses = 0;
         while (!token.IsCancellationRequested && !segment.StopRequested)
         {
+            if (segment.IsAgentStandby(index))
+            {
+                // Beyond the active agent count: no work from the inbox, none stolen, until the coordinator activates
+                // us (its wake ends the park). A task leased just before the mark was set still runs: the core
+                // accounts for it like any lease it did not plan.
+                misses = 0;
+                segment.ParkAgent(index, standby, TimeSpan.FromMilliseconds(50));
+                continue;
+            }
+
             int slot = -1;
             long epoch = 0;
             while (inbox.TryDequeue(out long id))

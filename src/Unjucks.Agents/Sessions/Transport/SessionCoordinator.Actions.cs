@@ -33,6 +33,12 @@ internal sealed partial class SessionCoordinator
                     _options.Logger?.LogWarning("Killing agent {Agent} ({Reason}).", a.Agent, a.ExceptionType);
                     _processes.Kill(a.Agent);
                     break;
+                case SchedulerActionKind.Standby:
+                    _segment.SetAgentStandby(a.Agent, true); // the mark outlives the process: a restarted agent reads it too.
+                    break;
+                case SchedulerActionKind.Activate:
+                    _segment.SetAgentStandby(a.Agent, false); // also wakes it.
+                    break;
                 case SchedulerActionKind.StartAgent:
                     StartAgent(a.Agent);
                     break;
@@ -329,6 +335,8 @@ internal sealed partial class SessionCoordinator
                 TasksPerAgent = perAgent,
                 MemoryBudgetBytes = MemoryBudgetBytes,
                 MemoryReservedPeak = _core.MemoryReservedPeak,
+                ActiveAgents = _core.ActiveAgents,
+                ActiveAgentsHistory = ActiveAgentsHistory,
                 Alerts = [.. _alerts],
             };
         }

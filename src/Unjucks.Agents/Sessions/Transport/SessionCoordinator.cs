@@ -80,13 +80,17 @@ internal sealed partial class SessionCoordinator
             StallTimeout = options.StallTimeout,
             StartTimeout = options.StartTimeout,
             MemoryBudgetBytes = options.EffectiveMemoryBudgetBytes,
+            ActiveAgents = options.Concurrency?.EffectiveInitialAgents,
         }, _time);
+        _adaptive = options.Concurrency is { } concurrency ? new AdaptiveAgentSampler(concurrency, _time) : null;
+        _activeAgents = _core.ActiveAgentTarget;
+        _activeHistory = _adaptive is null ? [] : [.. _adaptive.History];
         MemoryBudgetBytes = options.EffectiveMemoryBudgetBytes;
         _processes = options.InProcessHandler is { } handler
             ? new AgentThreads(handler, segment.FilePath, agents, options.Logger, WakeLoop)
             : new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
         _telemetry = new SessionTelemetry(options.MeterFactory, () => InFlight, CurrentOverhead, AgentsAlive,
-            () => MemoryReserved, () => TasksWaitingForMemory);
+            () => MemoryReserved, () => TasksWaitingForMemory, () => ActiveAgents);
         _slotTask = new AgentTaskHandle?[segment.SlotCount];
         _slotEpochSeen = new long[segment.SlotCount];
         _lastBeat = new long[agents];
@@ -208,6 +212,7 @@ internal sealed partial class SessionCoordinator
                 _lastTick = begin;
                 _core.Tick(_actions);
                 Execute();
+                Adapt();
             }
 
             if (_drained is { } drained && _live.Count == 0 && _submissions.IsEmpty) // Volatile not needed: the CAS in DrainAsync was a full fence and the loop re-reads each iteration.
@@ -393,7 +398,9 @@ internal sealed partial class SessionCoordinator
         long now = Stopwatch.GetTimestamp();
         h.EndedTicks = now;
         _lastEndTicks = now;
-        _latency.RecordValue(Math.Max(0, (now - h.SubmittedTicks) * 1_000_000_000 / Stopwatch.Frequency));
+        long latency = Math.Max(0, (now - h.SubmittedTicks) * 1_000_000_000 / Stopwatch.Frequency);
+        _latency.RecordValue(latency);
+        _latencySumNanos += latency;
         _telemetry.Duration.Record((now - h.SubmittedTicks) / (double)Stopwatch.Frequency);
         Interlocked.Decrement(ref _inFlight); // counter for the gauge.
         _pendingRelease++; // room goes back to the submitters in batches (ReleaseWindow), not one by one.
