@@ -40,6 +40,16 @@ public sealed class RenderJobOptions
     /// <summary>Agents (default <see cref="Environment.ProcessorCount"/>).</summary>
     public int Agents { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>An adaptive agent count (see <see cref="AgentSessionOptions.Concurrency"/>): the job starts
+    /// <see cref="AgentConcurrency.MaxAgents"/> agents (<see cref="Agents"/> is then not used) and lets the session move
+    /// the number that render to the count with the highest measured throughput. Null (the default): all
+    /// <see cref="Agents"/> render. The knee search needs about 8 windows (4 s at the default 500 ms) to settle, so
+    /// give it a job that long (<see cref="Rounds"/>).</summary>
+    public AgentConcurrency? Concurrency { get; init; }
+
+    /// <summary>Agents the job starts: <see cref="Agents"/>, or the adaptive count's maximum.</summary>
+    internal int EffectiveAgents => Concurrency?.MaxAgents ?? Agents;
+
     /// <summary>Threads (default) or processes.</summary>
     public RenderMode Mode { get; init; }
 
@@ -88,6 +98,19 @@ public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long To
 {
     /// <summary>95th percentile so far of one rendered template's parse + render + write time (zero before the first).</summary>
     public TimeSpan LatencyP95 { get; init; }
+
+    /// <summary>Agents rendering now (<see cref="AgentSession.ActiveAgents"/>): all live ones, or the adaptive count.</summary>
+    public int ActiveAgents { get; init; }
+
+    /// <summary>The adaptive count's changes so far with their reasons (<see cref="AgentSession.ActiveAgentsHistory"/>;
+    /// empty for a fixed count).</summary>
+    public IReadOnlyList<ActiveAgentsChange> ActiveAgentsHistory { get; init; } = [];
+
+    /// <summary>Bytes of the session's memory budget reserved now (<see cref="AgentSession.MemoryReserved"/>; 0 without one).</summary>
+    public long MemoryReserved { get; init; }
+
+    /// <summary>Tasks waiting for their memory reservation (<see cref="AgentSession.TasksWaitingForMemory"/>).</summary>
+    public int TasksWaitingForMemory { get; init; }
 }
 
 /// <summary>
@@ -139,7 +162,7 @@ public static class RenderJob
         var plan = TemplatePlan.Create(discovery.Templates, discovery.Failures);
         var ordered = DependencyOrder(plan.Runnable);
         int rounds = options.Rounds;
-        var run = new RenderRun(ordered, rounds, (long)rounds * (ordered.Count + plan.Failed.Count), (long)rounds * plan.Failed.Count, options.Agents, started);
+        var run = new RenderRun(ordered, rounds, (long)rounds * (ordered.Count + plan.Failed.Count), (long)rounds * plan.Failed.Count, options.EffectiveAgents, started);
         long renderStarted = Stopwatch.GetTimestamp();
         AgentSessionSummary? summary = null;
         if (ordered.Count > 0)
@@ -162,7 +185,7 @@ public static class RenderJob
             }
         }
 
-        return new JobReport(outcomes, discovery, renderElapsed, Stopwatch.GetElapsedTime(started), root, options.Strict, options.Agents)
+        return new JobReport(outcomes, discovery, renderElapsed, Stopwatch.GetElapsedTime(started), root, options.Strict, options.EffectiveAgents)
         {
             Mode = options.Mode,
             Rounds = rounds,
@@ -193,7 +216,7 @@ public static class RenderJob
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Rounds, 1, nameof(options.Rounds));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.TasksInFlightPerAgent, 1, nameof(options.TasksInFlightPerAgent));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TasksInFlightPerAgent, 4096, nameof(options.TasksInFlightPerAgent));
-        if ((long)options.Agents * options.TasksInFlightPerAgent > 1 << 20)
+        if ((long)options.EffectiveAgents * options.TasksInFlightPerAgent > 1 << 20)
         {
             throw new ArgumentException("Agents x TasksInFlightPerAgent is at most 1,048,576 (the session's window); lower one of them.", nameof(options));
         }
@@ -227,7 +250,8 @@ public static class RenderJob
             var data = new RenderJobData(options.Strict, options.DurableWrites, run.Rounds, root, claims.Directory, limits, globals, run.Templates).Encode();
             var sessionOptions = new AgentSessionOptions
             {
-                Agents = options.Agents,
+                Agents = options.EffectiveAgents,
+                Concurrency = options.Concurrency,
                 Directory = options.SessionDirectory,
                 SessionData = data,
                 InProcessHandler = options.Mode == RenderMode.Threads ? new RenderAgent(RenderJobData.Decode(data)).Handle : null,
@@ -235,7 +259,7 @@ public static class RenderJob
                 // A backstop only: renders stop themselves at limits.Timeout (checked on every write; loops by step count).
                 LeaseTimeout = (2 * limits.Timeout) + TimeSpan.FromSeconds(10),
                 StartTimeout = TimeSpan.FromSeconds(60),
-                MaxTasksInFlight = options.Agents * options.TasksInFlightPerAgent,
+                MaxTasksInFlight = options.EffectiveAgents * options.TasksInFlightPerAgent,
             };
             var session = await AgentSession.StartAsync(sessionOptions, cancellationToken).ConfigureAwait(false);
             await using (session.ConfigureAwait(false))

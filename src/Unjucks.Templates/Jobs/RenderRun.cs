@@ -96,6 +96,10 @@ internal sealed class RenderRun
             session.InFlight, session.AgentProcessIds, perAgent)
         {
             LatencyP95 = p95,
+            ActiveAgents = session.ActiveAgents,
+            ActiveAgentsHistory = session.ActiveAgentsHistory,
+            MemoryReserved = session.MemoryReserved,
+            TasksWaitingForMemory = session.TasksWaitingForMemory,
         };
     }
 
