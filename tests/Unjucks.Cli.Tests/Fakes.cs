@@ -29,12 +29,22 @@ internal sealed class FakeJobEngine : IJobEngine
         var failures = Failures(request);
         for (var i = 1; i <= SnapshotsPerRun; i++)
         {
-            progress?.Report(Snapshot(request.Agents, TemplateCount * i / SnapshotsPerRun, TemplateCount, failures.Count));
+            progress?.Report(Snapshot(request.AgentsStarted, TemplateCount * i / SnapshotsPerRun, TemplateCount, failures.Count));
         }
 
-        var ops = OperationsPerSecond(request.Agents);
+        // An adaptive request "settles" at the best count of its range under OperationsPerSecond, starting at its
+        // minimum, and its run is 5 % slower than that count's for the exploration.
+        var concurrency = request.Concurrency;
+        var settled = concurrency is null ? request.Agents
+            : Enumerable.Range(concurrency.MinAgents, concurrency.MaxAgents - concurrency.MinAgents + 1).MaxBy(OperationsPerSecond);
+        var ops = concurrency is null ? OperationsPerSecond(request.Agents) : OperationsPerSecond(settled) * 0.95;
+        IReadOnlyList<Unjucks.Agents.ActiveAgentsChange> history = concurrency is null ? [] :
+        [
+            new(TimeSpan.Zero, 0, concurrency.MinAgents, "initial count"),
+            new(TimeSpan.FromSeconds(2), concurrency.MinAgents, settled, $"settled at {settled}"),
+        ];
         return Task.FromResult(new JobSummary(
-            request.Agents,
+            request.AgentsStarted,
             request.Mode,
             TemplateCount,
             TemplateCount - failures.Count,
@@ -48,7 +58,12 @@ internal sealed class FakeJobEngine : IJobEngine
             MessageLatency: TimeSpan.FromMicroseconds(3),
             new TimeSplit(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(40), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100)),
             TimeSpan.FromSeconds(TemplateCount / ops),
-            request.OutputDirectory));
+            request.OutputDirectory)
+        {
+            ActiveAgents = settled,
+            ActiveAgentsHistory = history,
+            Concurrency = concurrency,
+        });
     }
 
     public static JobSnapshot Snapshot(int agents, long completed, long total, long failed = 0, params JobAlert[] alerts) => new(

@@ -3,7 +3,8 @@
 //           pid stays listed as dead, with a Critical alert;
 //   queue depth: tasks submitted to the session and not ended;
 //   memory: summed PSS of this process and the agents (ProcessMemory); the peak goes to the summary;
-//   rate: operations per second over the last second.
+//   rate: operations per second over the last second;
+//   active agents, the adaptive count's decisions, memory reserved and tasks waiting for it: as the session reports.
 using System.Diagnostics;
 using System.Globalization;
 using Unjucks.Cli.Engine;
@@ -55,7 +56,13 @@ internal sealed class JobDashboard(long started, int agents)
         lines.AddRange(_dead);
         long now = Stopwatch.GetTimestamp();
         return new JobSnapshot(p.Elapsed, lines, p.Completed, p.Total, p.Failed, Rate(now, p.Completed), p.LatencyP95, p.InFlight,
-            Sample(p.AgentProcessIds), [.. _alerts]);
+            Sample(p.AgentProcessIds), [.. _alerts])
+        {
+            ActiveAgents = p.ActiveAgents,
+            ActiveAgentsHistory = p.ActiveAgentsHistory,
+            MemoryReservedBytes = p.MemoryReserved,
+            TasksWaitingForMemory = p.TasksWaitingForMemory,
+        };
     }
 
     private long Sample(IEnumerable<int> pids)

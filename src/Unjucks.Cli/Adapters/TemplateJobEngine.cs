@@ -19,7 +19,7 @@ internal sealed class TemplateJobEngine : IJobEngine
         long started = Stopwatch.GetTimestamp();
         using var inputs = JobInputs.Resolve(request);
         var globals = JobInputs.LoadVariables(inputs.VariablesFile); // a bad file fails here, with its message, before any agent starts.
-        var dashboard = new JobDashboard(started, request.Agents);
+        var dashboard = new JobDashboard(started, request.AgentsStarted);
         progress?.Report(dashboard.Starting());
         var mode = request.Mode;
         var options = new RenderJobOptions
@@ -28,7 +28,8 @@ internal sealed class TemplateJobEngine : IJobEngine
             OutputDirectory = request.OutputDirectory,
             Variables = globals,
             Strict = inputs.Strict,
-            Agents = request.Agents,
+            Agents = request.AgentsStarted,
+            Concurrency = request.Concurrency,
             Mode = mode,
             Rounds = request.Repeat,
             Limits = new RenderLimits
@@ -67,7 +68,7 @@ internal sealed class TemplateJobEngine : IJobEngine
         var timings = report.TotalTimings;
         var renderSeconds = report.RenderElapsed.TotalSeconds;
         return new JobSummary(
-            request.Agents,
+            request.AgentsStarted,
             request.Mode,
             report.Total,
             report.Rendered,
@@ -85,6 +86,9 @@ internal sealed class TemplateJobEngine : IJobEngine
             request.Repeat)
         {
             PeakAgentPrivateMegabytes = dashboard.PeakAgentPrivate / (1024.0 * 1024.0),
+            ActiveAgents = session is { ActiveAgents: > 0 } ? session.ActiveAgents : request.AgentsStarted,
+            ActiveAgentsHistory = session?.ActiveAgentsHistory ?? [],
+            Concurrency = request.Concurrency,
         };
     }
 

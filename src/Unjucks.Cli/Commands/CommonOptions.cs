@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Unjucks.Agents;
 using Unjucks.Cli.Engine;
 using Unjucks.Templates;
 
@@ -43,6 +44,45 @@ internal static class CommonOptions
         }
 
         return value;
+    }
+
+    /// <summary><c>--adaptive [MIN..MAX]</c>: let the session choose how many agents render (null: not given).</summary>
+    public static Option<AgentRange?> Adaptive(string defaultMax)
+    {
+        return new Option<AgentRange?>("--adaptive")
+        {
+            Description = $"Let the session choose how many agents render: it starts up to MAX agents and moves the active count to the one with the highest measured throughput (knee search over 500 ms windows). MIN..MAX, each 1 to {MaxAgents}; default 1..{defaultMax}.",
+            HelpName = "MIN..MAX",
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = ParseAgentRange,
+        };
+    }
+
+    /// <summary>Parses "MIN..MAX" (no token: the default range, its maximum left to the command).</summary>
+    internal static AgentRange? ParseAgentRange(ArgumentResult result)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            return new AgentRange(1, null);
+        }
+
+        var text = result.Tokens[0].Value;
+        var parts = text.Split("..", StringSplitOptions.TrimEntries);
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var min)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var max))
+        {
+            result.AddError($"--adaptive takes a range MIN..MAX like 1..8; '{text}' is not one.");
+            return null;
+        }
+
+        if (min < 1 || max > MaxAgents || min > max)
+        {
+            result.AddError($"--adaptive needs 1 <= MIN <= MAX <= {MaxAgents}; got {min}..{max}.");
+            return null;
+        }
+
+        return new AgentRange(min, max);
     }
 
     /// <summary>The agent counts <c>scale</c> runs when --agents is not given.</summary>
@@ -249,4 +289,12 @@ internal static class CommonOptions
                 return RenderMode.Processes;
         }
     }
+}
+
+/// <summary>The range of <c>--adaptive</c>; <paramref name="Max"/> null where the command supplies its default.</summary>
+internal sealed record AgentRange(int Min, int? Max)
+{
+    /// <summary>The session's setting, with <paramref name="defaultMax"/> where no maximum was given (never below
+    /// <see cref="Min"/>).</summary>
+    public AgentConcurrency ToConcurrency(int defaultMax) => AgentConcurrency.Adaptive(Min, Max ?? Math.Max(Min, defaultMax));
 }

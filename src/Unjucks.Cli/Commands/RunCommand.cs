@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Unjucks.Agents;
 using Unjucks.Cli.Engine;
 using Unjucks.Cli.Views;
 using Unjucks.Templates;
@@ -24,6 +25,7 @@ internal static class RunCommand
         var repeat = CommonOptions.Repeat();
         var templateTimeout = CommonOptions.TemplateTimeout();
         var maxOutput = CommonOptions.MaxOutput();
+        var adaptive = CommonOptions.Adaptive("--agents");
         var noDashboard = new Option<bool>("--no-dashboard")
         {
             Description = "Print plain progress lines even on a terminal.",
@@ -31,7 +33,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Render templates with N agents (default: the bundled samples, 4 agents, into a temporary folder).")
         {
-            agents, templates, output, mode, variables, repeat, templateTimeout, maxOutput, noDashboard,
+            agents, templates, output, mode, variables, repeat, templateTimeout, maxOutput, adaptive, noDashboard,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -43,6 +45,7 @@ internal static class RunCommand
             CommonOptions.ResolveRepeat(parse.GetValue(repeat), (parse.GetValue(templates) ?? []).Length),
             parse.GetValue(templateTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             parse.GetValue(maxOutput) is { } mib ? (long)mib << 20 : null,
+            parse.GetValue(adaptive)?.ToConcurrency(parse.GetValue(agents)),
             parse.GetValue(noDashboard),
             cancellationToken));
         return command;
@@ -58,6 +61,7 @@ internal static class RunCommand
         int repeat,
         TimeSpan? templateTimeout,
         long? maxOutputBytes,
+        AgentConcurrency? concurrency,
         bool noDashboard,
         CancellationToken cancellationToken)
     {
@@ -76,11 +80,12 @@ internal static class RunCommand
             variables is null ? null : context.FullPath(variables),
             repeat,
             templateTimeout,
-            maxOutputBytes);
+            maxOutputBytes,
+            concurrency);
         var what = request.UsesBundledSamples ? "the bundled samples" : string.Join(", ", request.TemplateDirectories);
         var rounds = repeat == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" {repeat} times (round-NN subfolders)");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Rendering {what}{rounds} with {agents} agent(s) as {mode.ToString().ToLowerInvariant()} into {outputDirectory}"));
+            $"Rendering {what}{rounds} with {(concurrency is null ? $"{agents} agent(s)" : concurrency.ToString())} as {mode.ToString().ToLowerInvariant()} into {outputDirectory}"));
 
         var live = context.Services.OutputIsTerminal && !noDashboard;
         var summary = await JobView.RunAsync(context, engine, request, "unjucks-perf run", live, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Unjucks.Agents;
 using Unjucks.Cli.Engine;
 using Unjucks.Cli.Scaling;
 using Unjucks.Cli.Views;
@@ -41,9 +42,10 @@ internal static class ScaleCommand
 
         var rounds = CommonOptions.Rounds();
         var runs = CommonOptions.Runs();
+        var adaptive = CommonOptions.Adaptive("the largest --agents value");
         var command = new Command("scale", "Run the same job at each agent count and report throughput, latency, memory and efficiency.")
         {
-            agents, mode, output, templates, variables, renderDirectory, rounds, runs,
+            agents, mode, output, templates, variables, renderDirectory, rounds, runs, adaptive,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -55,6 +57,7 @@ internal static class ScaleCommand
             parse.GetValue(renderDirectory),
             CommonOptions.ResolveRepeat(parse.GetValue(rounds), (parse.GetValue(templates) ?? []).Length),
             parse.GetValue(runs),
+            parse.GetValue(adaptive),
             cancellationToken));
         return command;
     }
@@ -69,6 +72,7 @@ internal static class ScaleCommand
         string? renderDirectory,
         int repeat,
         int runsPerCount,
+        AgentRange? adaptiveRange,
         CancellationToken cancellationToken)
     {
         var engine = context.Services.CreateJobEngine();
@@ -82,6 +86,8 @@ internal static class ScaleCommand
 
         var loadAtStart = LoadAverage.OneMinute();
         var counts = new List<ScalingRuns>(agentCounts.Length);
+        var concurrency = adaptiveRange?.ToConcurrency(agentCounts.Max());
+        JobSummary? adaptiveRun = null;
         var live = context.Services.OutputIsTerminal;
         try
         {
@@ -113,6 +119,11 @@ internal static class ScaleCommand
 
                 counts.Add(new ScalingRuns(count, summaries, loads));
             }
+
+            if (concurrency is not null)
+            {
+                adaptiveRun = await RunAdaptiveAsync(context, engine, concurrency, renderRoot, templateDirectories, mode, variablesFile, repeat, live, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -120,17 +131,23 @@ internal static class ScaleCommand
         }
 
         var report = ScalingReport.Build(counts, mode, templateDirectories, renderRoot, isTmpfs, DateTimeOffset.UtcNow, loadAtStart);
+        if (adaptiveRun is not null)
+        {
+            report = report with { Adaptive = ScalingAdaptive.From(adaptiveRun, report.Rows) };
+        }
+
         context.Console.Write(ScalingView.Render(report));
 
         var commandLine = "unjucks-perf scale --agents " + string.Join(",", agentCounts) + " --mode " + report.Mode
             + (templates.Length == 0 ? string.Empty : " --templates " + string.Join(" ", templates))
-            + string.Create(CultureInfo.InvariantCulture, $" --rounds {repeat} --repeat {runsPerCount}");
+            + string.Create(CultureInfo.InvariantCulture, $" --rounds {repeat} --repeat {runsPerCount}")
+            + (concurrency is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" --adaptive {concurrency.MinAgents}..{concurrency.MaxAgents}"));
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, MarkdownFile), ScalingMarkdown.Render(report, commandLine, PlotFile), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(reportDirectory, JsonFile), ScalingJson.Render(report), cancellationToken).ConfigureAwait(false);
         ScalingPlot.Save(report, Path.Combine(reportDirectory, PlotFile));
         context.Out.WriteLine($"Wrote {MarkdownFile}, {JsonFile} and {PlotFile} to {reportDirectory}");
 
-        var all = counts.SelectMany(c => c.Runs).ToList();
+        var all = counts.SelectMany(c => c.Runs).Concat(adaptiveRun is null ? [] : [adaptiveRun]).ToList();
         var failed = all.Sum(r => r.Failures.Count);
         if (failed > 0)
         {
@@ -141,6 +158,44 @@ internal static class ScaleCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>One run with the adaptive count after the fixed table; warns when it was too short for the knee search
+    /// (about 8 windows) to mean anything.</summary>
+    private static async Task<JobSummary> RunAdaptiveAsync(
+        CliContext context,
+        IJobEngine engine,
+        AgentConcurrency concurrency,
+        string renderRoot,
+        string[] templateDirectories,
+        RenderMode mode,
+        string? variablesFile,
+        int repeat,
+        bool live,
+        CancellationToken cancellationToken)
+    {
+        var outputDirectory = Path.Combine(renderRoot, "adaptive");
+        Directory.CreateDirectory(outputDirectory);
+        var request = new JobRequest(concurrency.MaxAgents, templateDirectories, outputDirectory, mode, variablesFile, repeat, Concurrency: concurrency);
+        var title = string.Create(CultureInfo.InvariantCulture, $"scale adaptive: {concurrency.MinAgents}..{concurrency.MaxAgents} agents");
+        var summary = await JobView.RunAsync(context, engine, request, title, live, cancellationToken, keepDashboard: false).ConfigureAwait(false);
+        if (summary.Agents != concurrency.MaxAgents)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"the engine started {summary.Agents} agents for an adaptive range up to {concurrency.MaxAgents}; the report would be wrong."));
+        }
+
+        TryDelete(outputDirectory);
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{title}: {Format.Rate(summary.OperationsPerSecond)} ops/s, settled at {summary.ActiveAgents} agent(s) after {Math.Max(0, summary.ActiveAgentsHistory.Count - 1)} change(s), {summary.Failures.Count} failed, wall {Format.Duration(summary.WallTime)}"));
+        var needed = concurrency.Window * 8;
+        if (summary.WallTime < needed)
+        {
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"unjucks-perf: the adaptive run took {Format.Duration(summary.WallTime)}, less than the 8 windows ({Format.Duration(needed)}) the knee search needs; where it settled says little. Give it more --rounds."));
+        }
+
+        return summary;
     }
 
     private static (string Root, bool IsTmpfs) ChooseRenderRoot(CliContext context, string? requested)

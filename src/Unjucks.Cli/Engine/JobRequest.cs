@@ -1,3 +1,4 @@
+using Unjucks.Agents;
 using Unjucks.Templates;
 namespace Unjucks.Cli.Engine;
 
@@ -20,6 +21,11 @@ namespace Unjucks.Cli.Engine;
 /// </param>
 /// <param name="TemplateTimeout">Time one template's render may take before it is that template's error (null: the library's default, 10 s).</param>
 /// <param name="MaxOutputBytes">Largest output of one template, UTF-8 bytes (null: the library's default, 64 MiB).</param>
+/// <param name="Concurrency">
+/// An adaptive agent count (null: all <paramref name="Agents"/> render). With one, the job starts
+/// <see cref="AgentConcurrency.MaxAgents"/> agents (<paramref name="Agents"/> is not used) and the session moves the
+/// number that render to the count with the highest measured throughput.
+/// </param>
 public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
@@ -28,8 +34,12 @@ public sealed record JobRequest(
     string? VariablesFile,
     int Repeat = 1,
     TimeSpan? TemplateTimeout = null,
-    long? MaxOutputBytes = null)
+    long? MaxOutputBytes = null,
+    AgentConcurrency? Concurrency = null)
 {
+    /// <summary>Agents the job starts: <see cref="Agents"/>, or the adaptive count's maximum.</summary>
+    public int AgentsStarted => Concurrency?.MaxAgents ?? Agents;
+
     /// <summary>True when the job renders the engine's bundled samples (no template directory given).</summary>
     public bool UsesBundledSamples => TemplateDirectories.Count == 0;
 }

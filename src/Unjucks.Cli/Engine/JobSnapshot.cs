@@ -40,4 +40,17 @@ public sealed record JobSnapshot(
     TimeSpan LatencyP95,
     long QueueDepth,
     long MemoryBytes,
-    IReadOnlyList<JobAlert> Alerts);
+    IReadOnlyList<JobAlert> Alerts)
+{
+    /// <summary>Agents rendering now: all live ones, or the adaptive count (0 before the session reports).</summary>
+    public int ActiveAgents { get; init; }
+
+    /// <summary>The adaptive count's changes so far, with the controller's reasons; empty for a fixed count.</summary>
+    public IReadOnlyList<ActiveAgentsChange> ActiveAgentsHistory { get; init; } = [];
+
+    /// <summary>Bytes of the session's memory budget reserved by running tasks now (0 without a budget).</summary>
+    public long MemoryReservedBytes { get; init; }
+
+    /// <summary>Tasks held until their memory reservation fits the budget.</summary>
+    public int TasksWaitingForMemory { get; init; }
+}

@@ -24,7 +24,7 @@ public sealed record TimeSplit(TimeSpan Discovery, TimeSpan Parse, TimeSpan Rend
 }
 
 /// <summary>The outcome of a finished job, returned by <see cref="IJobEngine.RunAsync"/>.</summary>
-/// <param name="Agents">Agents the job ran with.</param>
+/// <param name="Agents">Agents the job started (for an adaptive count, its maximum; see <see cref="ActiveAgents"/>).</param>
 /// <param name="Mode">Processes or threads.</param>
 /// <param name="Total">Operations in the job: templates x rounds (<paramref name="Repeat"/>).</param>
 /// <param name="Succeeded">Operations that succeeded: templates rendered and written, over all rounds.</param>
@@ -80,6 +80,16 @@ public sealed record JobSummary(
 
     /// <summary>Peak anonymous (private heap) memory of the largest agent process, MiB (0 in threads mode).</summary>
     public double PeakAgentPrivateMegabytes { get; init; }
+
+    /// <summary>Agents rendering at the end: <see cref="Agents"/> for a fixed count, the adaptive count's last value
+    /// otherwise.</summary>
+    public int ActiveAgents { get; init; }
+
+    /// <summary>The adaptive count's changes over the job, with the controller's reasons; empty for a fixed count.</summary>
+    public IReadOnlyList<Unjucks.Agents.ActiveAgentsChange> ActiveAgentsHistory { get; init; } = [];
+
+    /// <summary>The adaptive setting the job ran with (null: a fixed count).</summary>
+    public Unjucks.Agents.AgentConcurrency? Concurrency { get; init; }
 
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;

@@ -55,6 +55,21 @@ internal static class ScalingMarkdown
             md.AppendLine(Invariant($"| {row.Agents} | {row.DiscoveryMs:0.0} ms | {row.ParseMs:0.0} ms | {row.RenderMs:0.0} ms | {row.WriteMs:0.0} ms | {row.WallTimeMs:0.0} ms |"));
         }
 
+        if (report.Adaptive is { } adaptive)
+        {
+            md.AppendLine();
+            md.AppendLine("## Adaptive agent count");
+            md.AppendLine();
+            md.AppendLine(Capitalize(adaptive.Describe()) + ".");
+            md.AppendLine();
+            md.AppendLine("| At | From | To | Reason |");
+            md.AppendLine("|---:|---:|---:|---|");
+            foreach (var change in adaptive.Changes)
+            {
+                md.AppendLine(Invariant($"| {change.ElapsedMs / 1000:0.00} s | {change.From} | {change.To} | {change.Reason.Replace("|", "\\|", StringComparison.Ordinal)} |"));
+            }
+        }
+
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"![Operations/s and efficiency against agents]({plotFileName})");
         return md.ToString();

@@ -61,6 +61,9 @@ internal sealed record ScalingReport(
     /// <summary>The 1-minute load average before the first run (null where unknown).</summary>
     public double? LoadAverageAtStart { get; init; }
 
+    /// <summary>The run with the adaptive agent count (<c>scale --adaptive</c>), beside the fixed counts; null without one.</summary>
+    public ScalingAdaptive? Adaptive { get; init; }
+
     public const string OperationText = "one operation = one template rendered and written (parse once, render, write through a temporary file and a rename)";
 
     public const string EfficiencyText = "efficiency(N) = (ops/s at N) / (N x ops/s at 1); when 1 is not in the list, the smallest count B is the baseline: (ops/s at N / N) / (ops/s at B / B)";
@@ -144,6 +147,57 @@ internal sealed record ScalingReport(
         s.WallTime.TotalMilliseconds,
         s.Total,
         s.Failures.Count);
+}
+
+/// <summary>One change of the adaptive count: when (ms from the session's start), from, to, and why.</summary>
+internal sealed record ScalingAdaptiveChange(double ElapsedMs, int From, int To, string Reason);
+
+/// <summary>
+/// The adaptive run: the range it searched, where it settled (the count in force at the end), its own throughput
+/// (exploration included) and how both compare with the best fixed count of the table.
+/// </summary>
+internal sealed record ScalingAdaptive(
+    int MinAgents,
+    int MaxAgents,
+    int SettledAgents,
+    double OperationsPerSecond,
+    int BestFixedAgents,
+    double BestFixedOperationsPerSecond,
+    double PercentOfBest,
+    double? SettledFixedPercentOfBest,
+    double LatencyP95Ms,
+    double WallTimeMs,
+    long Failed,
+    IReadOnlyList<ScalingAdaptiveChange> Changes)
+{
+    /// <summary>Compares the adaptive run with the fixed rows: <see cref="PercentOfBest"/> is its own operations/s
+    /// against the best row's; <see cref="SettledFixedPercentOfBest"/> is the fixed row at the settled count against the
+    /// best (null when the table has no row at that count).</summary>
+    public static ScalingAdaptive From(JobSummary run, IReadOnlyList<ScalingRow> rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(rows.Count);
+        var best = rows.MaxBy(r => r.OperationsPerSecond)!;
+        var settled = rows.FirstOrDefault(r => r.Agents == run.ActiveAgents);
+        double Percent(double ops) => best.OperationsPerSecond > 0 ? ops / best.OperationsPerSecond * 100 : 0;
+        return new ScalingAdaptive(
+            run.Concurrency?.MinAgents ?? run.Agents,
+            run.Concurrency?.MaxAgents ?? run.Agents,
+            run.ActiveAgents,
+            run.OperationsPerSecond,
+            best.Agents,
+            best.OperationsPerSecond,
+            Percent(run.OperationsPerSecond),
+            settled is null ? null : Percent(settled.OperationsPerSecond),
+            run.Latency.P95.TotalMilliseconds,
+            run.WallTime.TotalMilliseconds,
+            run.Failures.Count,
+            run.ActiveAgentsHistory.Select(c => new ScalingAdaptiveChange(c.Elapsed.TotalMilliseconds, c.OldCount, c.NewCount, c.Reason)).ToList());
+    }
+
+    /// <summary>One line for the terminal and the Markdown: "settled at 2 agents (of 1..4): 1,234 ops/s, 97.0 % of the best fixed count (2 agents, ...)".</summary>
+    public string Describe() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"settled at {SettledAgents} agent(s) (of {MinAgents}..{MaxAgents}) after {Changes.Count - 1} change(s); the adaptive run did {OperationsPerSecond:0.0} ops/s, {PercentOfBest:0.0}% of the best fixed count ({BestFixedAgents} agents, {BestFixedOperationsPerSecond:0.0} ops/s)")
+        + (SettledFixedPercentOfBest is { } p ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; the fixed run at {SettledAgents} did {p:0.0}% of the best") : string.Empty);
 }
 
 /// <summary>The machine a report was measured on.</summary>

@@ -26,6 +26,7 @@ internal static class DashboardView
             new Markup($"[bold]{Markup.Escape(title)}[/]  [grey]elapsed {Format.Duration(snapshot.Elapsed)}[/]"),
             AgentsTable(snapshot),
             MetricsGrid(snapshot),
+            Scheduling(snapshot),
             Alerts(snapshot),
             ProgressBar(snapshot));
     }
@@ -69,6 +70,27 @@ internal static class DashboardView
             Format.Megabytes(snapshot.MemoryBytes),
             snapshot.Failed == 0 ? "0" : $"[red]{Format.Count(snapshot.Failed)}[/]");
         return grid;
+    }
+
+    /// <summary>The adaptive count (active of started, the last decision and its reason) and the memory budget's
+    /// state, on one line; the fixed count without a budget shows nothing more than the table.</summary>
+    internal static IRenderable Scheduling(JobSnapshot snapshot)
+    {
+        var parts = new List<string>(2);
+        if (snapshot.ActiveAgentsHistory.Count > 0)
+        {
+            var last = snapshot.ActiveAgentsHistory[^1];
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"[grey]Active agents[/] {snapshot.ActiveAgents} of {snapshot.Agents.Count(a => a.Alive)}  [grey]last change at {Format.Duration(last.Elapsed)}: {last.OldCount} -> {last.NewCount} ({Markup.Escape(last.Reason)}); {snapshot.ActiveAgentsHistory.Count - 1} change(s)[/]"));
+        }
+
+        if (snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
+        {
+            parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"[grey]Memory reserved[/] {Format.Megabytes(snapshot.MemoryReservedBytes)}  [grey]tasks waiting for memory[/] {snapshot.TasksWaitingForMemory}"));
+        }
+
+        return parts.Count == 0 ? Text.Empty : new Markup(string.Join("\n", parts));
     }
 
     private static IRenderable Alerts(JobSnapshot snapshot)

@@ -24,6 +24,16 @@ internal static class ProgressLine
             .Append(" | queue ").Append(Views.Format.Count(snapshot.QueueDepth))
             .Append(" | mem ").Append(Views.Format.Megabytes(snapshot.MemoryBytes))
             .Append(" | agents ").Append(alive).Append('/').Append(snapshot.Agents.Count).Append(" alive");
+        if (snapshot.ActiveAgentsHistory.Count > 0)
+        {
+            line.Append(", ").Append(snapshot.ActiveAgents).Append(" active");
+        }
+
+        if (snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
+        {
+            line.Append(" | reserved ").Append(Views.Format.Megabytes(snapshot.MemoryReservedBytes))
+                .Append(", ").Append(snapshot.TasksWaitingForMemory).Append(" waiting for memory");
+        }
         foreach (var alert in snapshot.Alerts)
         {
             line.Append(" | ").Append(alert.Severity.ToString().ToUpperInvariant()).Append(": ").Append(alert.Message);

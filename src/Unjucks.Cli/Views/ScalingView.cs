@@ -79,7 +79,25 @@ internal static class ScalingView
                 Format.Duration(TimeSpan.FromMilliseconds(row.WallTimeMs)));
         }
 
-        return new Rows(main, coordination, spread, split, new Markup($"[grey]{Markup.Escape(report.Operation)}[/]"));
+        var parts = new List<IRenderable> { main, coordination, spread, split };
+        if (report.Adaptive is { } adaptive)
+        {
+            var changes = new Table().Border(TableBorder.Rounded).Title("Adaptive agent count");
+            changes.AddColumn("At", c => c.RightAligned());
+            changes.AddColumn("From", c => c.RightAligned());
+            changes.AddColumn("To", c => c.RightAligned());
+            changes.AddColumn("Reason");
+            foreach (var change in adaptive.Changes)
+            {
+                changes.AddRow(Format.Duration(TimeSpan.FromMilliseconds(change.ElapsedMs)), Number(change.From), Number(change.To), Markup.Escape(change.Reason));
+            }
+
+            changes.Caption(Markup.Escape(adaptive.Describe()));
+            parts.Add(changes);
+        }
+
+        parts.Add(new Markup($"[grey]{Markup.Escape(report.Operation)}[/]"));
+        return new Rows(parts);
     }
 
     private static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -26,6 +26,11 @@ internal static class SummaryView
                 : $"{Format.Count(summary.Total)} total ({Format.Count(summary.Total / summary.Repeat)} templates x {summary.Repeat} rounds), ") +
             $"{Format.Count(summary.Succeeded)} rendered, {failedText}");
         table.AddRow("Agents", $"{summary.Agents} ({summary.Mode.ToString().ToLowerInvariant()})");
+        if (summary.Concurrency is { } concurrency)
+        {
+            table.AddRow("Adaptive agent count", Markup.Escape(AdaptiveText(summary, concurrency)));
+        }
+
         table.AddRow("Wall time", Format.Duration(summary.WallTime));
         table.AddRow("Operations/sec", Format.Rate(summary.OperationsPerSecond));
         table.AddRow("Latency p50 / p95 / p99",
@@ -39,6 +44,16 @@ internal static class SummaryView
         table.AddRow("Output directory", Markup.Escape(summary.OutputDirectory));
         table.Caption($"[grey]{Markup.Escape(JobSummary.OperationDefinition)}; operations/sec over the render phase[/]");
         return failed == 0 ? table : new Rows(table, Failures(summary.Failures));
+    }
+
+    /// <summary>"settled at 2 of 1..4; 4 change(s): 0.0 s -> 2 (start), 1.2 s 2 -> 3 (reason), ...".</summary>
+    public static string AdaptiveText(JobSummary summary, Unjucks.Agents.AgentConcurrency concurrency)
+    {
+        var changes = summary.ActiveAgentsHistory.Select(c => c.OldCount == 0
+            ? $"{Format.Duration(c.Elapsed)} start at {c.NewCount} ({c.Reason})"
+            : $"{Format.Duration(c.Elapsed)} {c.OldCount} -> {c.NewCount} ({c.Reason})");
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"settled at {summary.ActiveAgents} of {concurrency.MinAgents}..{concurrency.MaxAgents}; ") + string.Join("; ", changes);
     }
 
     public static string TimeSplitText(TimeSplit split)
