@@ -163,7 +163,7 @@ public sealed unsafe partial class SharedMessageQueue
             {
                 if (!TryReserve(ref owner, position, consumer: false, me, ref backoff, out long seen, out long mine))
                 {
-                    ThrowIfStuck(ref backoff, position, consumer: false);
+                    ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: true);
                     continue;
                 }
 
@@ -211,21 +211,24 @@ public sealed unsafe partial class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
-                ThrowIfStuck(ref backoff, freeing, consumer: true);
+                ThrowIfStuck(ref backoff, freeing, consumer: true, takesOverDead: true);
             }
             else if (difference > 0)
             {
                 // The slot is a lap ahead of the position we read: another producer moved on; read it again. For
                 // longer than the bound it is damage (no producer leaves the position behind a published slot).
                 backoff.WaitAndShouldCheck();
-                ThrowIfStuck(ref backoff, position, consumer: false);
+                ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: false);
             }
         }
     }
 
     /// <summary>After the bound: a TimeoutException naming the live holder of the slot of <paramref name="position"/>,
-    /// else a SharedRegionFormatException describing the impossible state.</summary>
-    private void ThrowIfStuck(ref OwnerBackoff backoff, long position, bool consumer)
+    /// else a SharedRegionFormatException describing the impossible state. With <paramref name="takesOverDead"/> (the
+    /// caller replaces a dead holder's reservation on its next liveness check), a reservation whose holder is dead is
+    /// not damage: the holder died after the bound passed and before that check (a blocking call retries past the
+    /// bound), so this returns and the caller takes the slot over within one check interval.</summary>
+    private void ThrowIfStuck(ref OwnerBackoff backoff, long position, bool consumer, bool takesOverDead)
     {
         if (!backoff.Exceeded)
         {
@@ -241,6 +244,11 @@ public sealed unsafe partial class SharedMessageQueue
             AgentInfo holder = _region.Agents.GetInfo(AgentIds.Slot((int)owner));
             throw new TimeoutException(
                 $"Queue '{Name}' of region '{_region.FilePath}': slot {index} has been held for more than {OwnerBackoff.Bound.TotalMilliseconds:0} ms by agent slot {holder.Slot} (pid {holder.ProcessId}), which is alive but stopped or starved between two steps; try again, or stop or resume that process.");
+        }
+
+        if (takesOverDead && IsReservationFor(owner, position, consumer))
+        {
+            return; // a dead holder's reservation: the caller's next check replaces it (TakeOverFromDead)
         }
 
         // The position reads in the message are acquire loads taken as a snapshot for the reader; nothing is ordered by them.
@@ -287,7 +295,7 @@ public sealed unsafe partial class SharedMessageQueue
             {
                 if (!TryReserve(ref owner, position, consumer: true, me, ref backoff, out long seen, out long mine))
                 {
-                    ThrowIfStuck(ref backoff, position, consumer: true);
+                    ThrowIfStuck(ref backoff, position, consumer: true, takesOverDead: true);
                     continue;
                 }
 
@@ -362,13 +370,13 @@ public sealed unsafe partial class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
-                ThrowIfStuck(ref backoff, position, consumer: false);
+                ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: true);
             }
             else
             {
                 // The slot is ahead of the position we read: another consumer moved on; read it again (bounded).
                 backoff.WaitAndShouldCheck();
-                ThrowIfStuck(ref backoff, position, consumer: true);
+                ThrowIfStuck(ref backoff, position, consumer: true, takesOverDead: false);
             }
         }
     }
