@@ -143,7 +143,7 @@ public sealed class ChildProcess : IDisposable
         Task<string?> read = _process.StandardOutput.ReadLineAsync();
         try
         {
-            return await read.WaitAsync(timeout) ?? FailEnded();
+            return Remember(await read.WaitAsync(timeout)) ?? FailEnded();
         }
         catch (TimeoutException)
         {
@@ -155,7 +155,24 @@ public sealed class ChildProcess : IDisposable
     public string? TryReadLine(TimeSpan timeout)
     {
         Task<string?> read = _process.StandardOutput.ReadLineAsync();
-        return read.Wait(timeout) ? read.Result : FailTimedOut(timeout);
+        return read.Wait(timeout) ? Remember(read.Result) : FailTimedOut(timeout);
+    }
+
+    /// <summary>The last stdout lines read through this object, for failure messages.</summary>
+    private readonly Queue<string> _lastLines = new();
+
+    private string? Remember(string? line)
+    {
+        if (line is not null)
+        {
+            _lastLines.Enqueue(line);
+            if (_lastLines.Count > 30)
+            {
+                _lastLines.Dequeue();
+            }
+        }
+
+        return line;
     }
 
     /// <summary>Blocking <see cref="ReadLineAsync"/>.</summary>
@@ -250,7 +267,7 @@ public sealed class ChildProcess : IDisposable
 
     private string FailTimedOut(TimeSpan timeout)
     {
-        Assert.Fail($"{Describe()} printed no line within {timeout.TotalSeconds:0} s; stderr: {StandardError}");
+        Assert.Fail($"{Describe()} printed no line within {timeout.TotalSeconds:0} s; stderr: {StandardError}; last stdout lines read:\n{string.Join("\n", _lastLines)}");
         return "";
     }
 }

@@ -111,8 +111,33 @@ internal sealed class AgentProcesses : IAgentLauncher
         Volatile.Write(ref startTime.Value, Unjucks.SharedMemory.Native.ProcessIdentity.TryReadStartTime(SafePid(process)) ?? 0);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        _processes[agent]?.Dispose();
+        DrainAndDispose(_processes[agent]);
         _processes[agent] = process;
+    }
+
+    /// <summary>The slot's previous process (it exited: the slot restarts only then): its last lines still in the
+    /// pipes are forwarded before it is disposed, within <see cref="DrainBound"/> (a grandchild holding the pipes open
+    /// must not stall the restart). Disposing it at once lost them, e.g. a hosted agent's "stopping" log entry.</summary>
+    private static void DrainAndDispose(Process? previous)
+    {
+        if (previous is null)
+        {
+            return;
+        }
+
+        using (previous)
+        {
+            using var bound = new CancellationTokenSource(DrainBound);
+            try
+            {
+                // WaitForExitAsync, unlike WaitForExit(int), waits for the redirected streams' end (dotnet/runtime#42585).
+                previous.WaitForExitAsync(bound.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Not drained within the bound, or never started: what was not read is dropped.
+            }
+        }
     }
 
     /// <summary>A killed (or crashed) agent leaves its runtime's debugger FIFOs and diagnostics socket in its
@@ -164,6 +189,9 @@ internal sealed class AgentProcesses : IAgentLauncher
             }
         }
     }
+
+    /// <summary>Longest a restart waits for the previous process's output to be read.</summary>
+    private static readonly TimeSpan DrainBound = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {
