@@ -28,6 +28,12 @@ internal struct OwnerBackoff
     /// retry in short steps so that they keep to their own timeout).</summary>
     internal OwnerBackoff(TimeSpan bound) => _boundTicks = Math.Max(1, (long)(bound.TotalSeconds * Stopwatch.Frequency));
 
+    /// <summary>The same bound, not started: for a caller that saw progress (a position moved on) and now waits on
+    /// something else.</summary>
+    internal readonly OwnerBackoff Restarted() => _boundTicks == 0 ? default : new OwnerBackoff(_boundTicks);
+
+    private OwnerBackoff(long boundTicks) => _boundTicks = boundTicks;
+
     /// <summary>True once the bound has passed since the first <see cref="WaitAndShouldCheck"/>.</summary>
     internal readonly bool Exceeded => _started != 0 && Stopwatch.GetTimestamp() - _started > (_boundTicks == 0 ? DefaultBoundTicks : _boundTicks);
 

@@ -158,12 +158,13 @@ public sealed unsafe partial class SharedMessageQueue
             byte* slot = Slot(position);
             ref long seq = ref SeqOf(slot);
             ref long owner = ref OwnerOf(slot);
-            long difference = Volatile.Read(ref seq) - position; // acquire: pairs with the consumer's free
+            long observed = Volatile.Read(ref seq); // acquire: pairs with the consumer's free
+            long difference = observed - position;
             if (difference == 0)
             {
                 if (!TryReserve(ref owner, position, consumer: false, me, ref backoff, out long seen, out long mine))
                 {
-                    ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: true);
+                    ThrowIfStuck(ref backoff, position, observed, consumer: false, takesOverDead: true);
                     continue;
                 }
 
@@ -211,24 +212,33 @@ public sealed unsafe partial class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
-                ThrowIfStuck(ref backoff, freeing, consumer: true, takesOverDead: true);
+                ThrowIfStuck(ref backoff, freeing, observed, consumer: true, takesOverDead: true);
             }
             else if (difference > 0)
             {
-                // The slot is a lap ahead of the position we read: another producer moved on; read it again. For
-                // longer than the bound it is damage (no producer leaves the position behind a published slot).
+                // The slot is a lap ahead of the position we read: another producer moved on; read it again. A
+                // producer advances EnqueuePos before it publishes, so a position still current after that slot read
+                // is damage once it lasts past the bound; a stale one is progress, and only starts the wait over (a
+                // descheduled producer sees many of them on a busy machine).
+                if (Volatile.Read(ref EnqueuePos) != position) // acquire: the CAS that advanced it precedes the publish we saw
+                {
+                    backoff = backoff.Restarted();
+                    continue;
+                }
+
                 backoff.WaitAndShouldCheck();
-                ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: false);
+                ThrowIfStuck(ref backoff, position, observed, consumer: false, takesOverDead: false);
             }
         }
     }
 
-    /// <summary>After the bound: a TimeoutException naming the live holder of the slot of <paramref name="position"/>,
+    /// <summary>After the bound, if the slot's sequence is still <paramref name="observed"/> (what the caller's
+    /// decision to wait was based on): a TimeoutException naming the live holder of the slot of <paramref name="position"/>,
     /// else a SharedRegionFormatException describing the impossible state. With <paramref name="takesOverDead"/> (the
     /// caller replaces a dead holder's reservation on its next liveness check), a reservation whose holder is dead is
     /// not damage: the holder died after the bound passed and before that check (a blocking call retries past the
     /// bound), so this returns and the caller takes the slot over within one check interval.</summary>
-    private void ThrowIfStuck(ref OwnerBackoff backoff, long position, bool consumer, bool takesOverDead)
+    private void ThrowIfStuck(ref OwnerBackoff backoff, long position, long observed, bool consumer, bool takesOverDead)
     {
         if (!backoff.Exceeded)
         {
@@ -236,7 +246,15 @@ public sealed unsafe partial class SharedMessageQueue
         }
 
         byte* slot = Slot(position);
-        long seq = Volatile.Read(ref SeqOf(slot)); // acquire: a snapshot for the message
+        long seq = Volatile.Read(ref SeqOf(slot)); // acquire: pairs with the publish or free that changed it
+        if (seq != observed)
+        {
+            // The slot moved on since the caller read it (its holder published or freed it, late because it was
+            // descheduled): progress, not a stuck holder. The caller reads it again, its wait started over.
+            backoff = backoff.Restarted();
+            return;
+        }
+
         long owner = Volatile.Read(ref OwnerOf(slot)); // acquire: a snapshot for the message
         long index = position & _mask;
         if (IsReservationFor(owner, position, consumer) && _region.Agents.IsAgentAlive((int)owner))
@@ -290,12 +308,13 @@ public sealed unsafe partial class SharedMessageQueue
             byte* slot = Slot(position);
             ref long seq = ref SeqOf(slot);
             ref long owner = ref OwnerOf(slot);
-            long difference = Volatile.Read(ref seq) - (position + 1); // acquire: pairs with the producer's publish
+            long observed = Volatile.Read(ref seq); // acquire: pairs with the producer's publish
+            long difference = observed - (position + 1);
             if (difference == 0)
             {
                 if (!TryReserve(ref owner, position, consumer: true, me, ref backoff, out long seen, out long mine))
                 {
-                    ThrowIfStuck(ref backoff, position, consumer: true, takesOverDead: true);
+                    ThrowIfStuck(ref backoff, position, observed, consumer: true, takesOverDead: true);
                     continue;
                 }
 
@@ -370,13 +389,21 @@ public sealed unsafe partial class SharedMessageQueue
                 }
 
                 _region.ThrowIfDisposed();
-                ThrowIfStuck(ref backoff, position, consumer: false, takesOverDead: true);
+                ThrowIfStuck(ref backoff, position, observed, consumer: false, takesOverDead: true);
             }
             else
             {
-                // The slot is ahead of the position we read: another consumer moved on; read it again (bounded).
+                // The slot is ahead of the position we read: another consumer moved on; read it again. A consumer
+                // advances DequeuePos before it frees the slot, so as for producers only a position still current
+                // after that slot read counts toward the bound; a stale one starts the wait over.
+                if (Volatile.Read(ref DequeuePos) != position) // acquire: the CAS that advanced it precedes the free we saw
+                {
+                    backoff = backoff.Restarted();
+                    continue;
+                }
+
                 backoff.WaitAndShouldCheck();
-                ThrowIfStuck(ref backoff, position, consumer: true, takesOverDead: false);
+                ThrowIfStuck(ref backoff, position, observed, consumer: true, takesOverDead: false);
             }
         }
     }
