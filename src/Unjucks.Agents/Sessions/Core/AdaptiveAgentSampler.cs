@@ -4,6 +4,10 @@
 //
 //   WINDOW   from one decision to the next, at least AgentConcurrency.Window long. Throughput = tasks ended in it over
 //            its length; latency = their mean submission-to-result time.
+//   WARM-UP  no window runs until every active agent has registered and ended a task (ready): agent start-up, the
+//            runtime's and the handler's first use would be measured as the count's throughput.
+//   SETTLE   after each change the next window starts Window / 2 later: agents just activated are cold and tasks
+//            moved off agents put on standby are in transit.
 //   SKIPPED  a window that did not measure the count: fewer than MinCompletionsPerWindow tasks ended, or the session
 //            had no more runnable tasks than active agents for over a quarter of its ticks (a starved session would
 //            teach the controller that agents do not help). It changes nothing; the next window starts afresh.
@@ -22,6 +26,9 @@ internal sealed class AdaptiveAgentSampler
     private long _windowStart;
     private long _completedAtWindowStart;
     private long _latencyAtWindowStart;
+    private readonly long _settleTicks;
+    private long _settleUntil;
+    private bool _settling;
     private int _ticks;
     private int _backloggedTicks;
 
@@ -39,6 +46,7 @@ internal sealed class AdaptiveAgentSampler
             Policy = settings.Policy,
         });
         _windowTicks = (long)(settings.Window.TotalSeconds * time.TimestampFrequency);
+        _settleTicks = _windowTicks / 2;
         _start = time.GetTimestamp();
         _windowStart = _start;
         _history.Add(new ActiveAgentsChange(TimeSpan.Zero, 0, Count, "initial count"));
@@ -61,10 +69,23 @@ internal sealed class AdaptiveAgentSampler
     /// <param name="latencyTotalNanoseconds">Their submission-to-result times added up, in nanoseconds.</param>
     /// <param name="backlogged">More runnable tasks than active agents now (each active agent has something to do).</param>
     /// <param name="memoryPressure">Reserved memory over the budget (0 without one).</param>
+    /// <param name="ready">Every active agent has registered and ended a task (see WARM-UP).</param>
     /// <returns>The new count when it changes, else null.</returns>
-    internal int? Tick(long endedTotal, long latencyTotalNanoseconds, bool backlogged, double memoryPressure)
+    internal int? Tick(long endedTotal, long latencyTotalNanoseconds, bool backlogged, double memoryPressure, bool ready = true)
     {
         long now = _time.GetTimestamp();
+        _settling &= now - _settleUntil < 0;
+        if (!ready || _settling || now == _settleUntil)
+        {
+            // Warming up or settling: the window starts afresh from here.
+            _windowStart = now;
+            _completedAtWindowStart = endedTotal;
+            _latencyAtWindowStart = latencyTotalNanoseconds;
+            _ticks = 0;
+            _backloggedTicks = 0;
+            return null;
+        }
+
         _ticks++;
         _backloggedTicks += backlogged ? 1 : 0;
         long length = now - _windowStart;
@@ -99,6 +120,8 @@ internal sealed class AdaptiveAgentSampler
 
         _history.Add(new ActiveAgentsChange(_time.GetElapsedTime(_start, now), Count, next, _controller.LastReason));
         Count = next;
+        _settleUntil = now + _settleTicks;
+        _settling = true;
         return next;
     }
 }

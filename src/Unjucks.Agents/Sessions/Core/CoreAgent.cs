@@ -49,6 +49,9 @@ internal sealed class CoreAgent(int index)
     /// <summary>Tasks attributed to it (Queued or Running).</summary>
     public int Load;
 
+    /// <summary>Tasks this agent committed or failed, over every process that held its slot.</summary>
+    public long Ended;
+
     /// <summary>Of <see cref="Load"/>, those Queued (placed, not seen leased).</summary>
     public int Unstarted;
 

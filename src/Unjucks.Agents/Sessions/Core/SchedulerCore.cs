@@ -134,6 +134,24 @@ internal sealed partial class SchedulerCore
     /// <summary>The active agent count asked for (see <see cref="SetActiveAgents"/>).</summary>
     public int ActiveAgentTarget => _activeTarget;
 
+    /// <summary>True when every agent taking work (not on standby, not down) is registered and has ended a task: what
+    /// the adaptive count measures is then the count, not agents starting.</summary>
+    public bool ActiveAgentsWarm
+    {
+        get
+        {
+            foreach (var agent in _agents)
+            {
+                if (!agent.Standby && !agent.IsDown && (agent.State != CoreAgentState.Registered || agent.Ended == 0))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>Agents taking work now: not on standby and not down.</summary>
     public int ActiveAgents
     {
@@ -349,6 +367,11 @@ internal sealed partial class SchedulerCore
         }
 
         int agent = t.Agent;
+        if (agent >= 0)
+        {
+            _agents[agent].Ended++;
+        }
+
         Finish(t);
         for (int i = 0; i < t.DependentCount; i++)
         {
@@ -373,6 +396,11 @@ internal sealed partial class SchedulerCore
         }
 
         int agent = t.Agent;
+        if (agent >= 0)
+        {
+            _agents[agent].Ended++;
+        }
+
         Fail(t, exceptionType, message, actions);
         Drain(actions);
         WakeIfIdle(agent, actions);

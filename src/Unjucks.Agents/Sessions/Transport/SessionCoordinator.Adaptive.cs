@@ -25,7 +25,7 @@ internal sealed partial class SessionCoordinator
         {
             double pressure = MemoryBudgetBytes > 0 ? _core.MemoryReserved / (double)MemoryBudgetBytes : 0;
             bool backlogged = _core.Runnable > _core.ActiveAgents;
-            if (_adaptive.Tick(_completed + _failed, _latencySumNanos, backlogged, pressure) is { } count)
+            if (_adaptive.Tick(_completed + _failed, _latencySumNanos, backlogged, pressure, _core.ActiveAgentsWarm) is { } count)
             {
                 _core.SetActiveAgents(count, _actions);
                 Execute();

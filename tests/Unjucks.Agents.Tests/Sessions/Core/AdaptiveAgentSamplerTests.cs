@@ -136,11 +136,74 @@ public class AdaptiveAgentSamplerTests
             Assert.That(history[i].NewCount, Is.Not.EqualTo(history[i].OldCount));
             Assert.That(history[i].Reason, Is.Not.Empty);
             Assert.That(history[i].Elapsed, Is.GreaterThan(history[i - 1].Elapsed));
-            Assert.That(history[i].Elapsed.Ticks % TimeSpan.FromMilliseconds(500).Ticks, Is.Zero, "decisions fall on window ends");
+            // Windows end every 500 ms, but the one after a change starts 250 ms after it (SETTLE): a change comes
+            // 250 ms + k x 500 ms after the one before (the first, k x 500 ms after the start).
+            long gap = (history[i].Elapsed - history[i - 1].Elapsed - (i == 1 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(250))).Ticks;
+            Assert.That(gap % TimeSpan.FromMilliseconds(500).Ticks, Is.Zero, "decisions fall on window ends");
+            Assert.That(gap, Is.GreaterThan(0));
         }
 
         Assert.That(history[^1].NewCount, Is.EqualTo(sampler.Count));
         Assert.That(counts[^1], Is.InRange(2, 4));
+    }
+
+    [Test]
+    public void NoWindowRunsWhileAgentsWarmUp_AndTheFirstStartsWhenTheyAreReady()
+    {
+        var time = new ManualTimeProvider();
+        var sampler = new AdaptiveAgentSampler(Settings(4), time);
+        long ended = 0;
+        for (int i = 0; i < 300; i++) // 3 s of agents starting: tasks end (slowly), nothing is measured.
+        {
+            time.Advance(Tick);
+            ended += 1;
+            Assert.That(sampler.Tick(ended, ended * 1_000_000, backlogged: true, 0, ready: false), Is.Null);
+        }
+
+        Assert.That(sampler.Windows + sampler.SkippedWindows, Is.Zero, "warm-up windows are neither measured nor skipped");
+
+        // Ready: the first window is the 500 ms from here, and its throughput is what ended in it (10 per tick), not
+        // the warm-up's slow tasks: a search measuring 4 first moves to another count.
+        int ticks = 0;
+        int? change = null;
+        while (change is null && ticks < 100)
+        {
+            time.Advance(Tick);
+            ticks++;
+            ended += 10;
+            change = sampler.Tick(ended, ended * 1_000_000, backlogged: true, 0, ready: true);
+        }
+
+        Assert.That(ticks, Is.EqualTo(50), "one window of 500 ms after the agents were ready");
+        Assert.That(sampler.Windows, Is.EqualTo(1));
+        Assert.That(change, Is.Not.Null);
+    }
+
+    [Test]
+    public void AfterAChange_TheNextWindowStartsHalfAWindowLater()
+    {
+        var time = new ManualTimeProvider();
+        var sampler = new AdaptiveAgentSampler(Settings(16), time);
+        var load = new SyntheticLoad(3, 0, 1);
+        Drive(sampler, time, load, 1); // the first window: 16 measured, the search moves on.
+        Assert.That(sampler.History, Has.Count.EqualTo(2));
+        var changedAt = sampler.History[1].Elapsed;
+
+        // During the settle period tasks end at a rate nothing like the new count's; they must not count.
+        long ended = 1_000_000, latency = 0;
+        int ticks = 0;
+        while (sampler.Windows == 1 && ticks < 200)
+        {
+            time.Advance(Tick);
+            ticks++;
+            ended += ticks <= 25 ? 1000 : (long)(load.Throughput(sampler.Count) * Tick.TotalSeconds);
+            latency += 1_000_000;
+            sampler.Tick(ended, latency, backlogged: true, 0);
+        }
+
+        Assert.That(ticks, Is.EqualTo(75), "250 ms settle, then a 500 ms window");
+        Assert.That(sampler.History[^1].Elapsed - changedAt, Is.EqualTo(TimeSpan.FromMilliseconds(750)).Or.EqualTo(TimeSpan.Zero),
+            "the next decision, if any, comes at the end of that window");
     }
 
     [Test]
