@@ -110,6 +110,9 @@ internal static partial class Handlers
 
             case 'X':
                 return ConcurrencyCostOp.Run(task, rest);
+            case 'G':
+                // The index of this process's last full blocking GC (0: none yet): a coordinated GC round is one.
+                return Encoding.UTF8.GetBytes($"{task.AgentIndex} {GC.GetGCMemoryInfo(GCKind.FullBlocking).Index}");
             case 'W':
                 await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
                 return rest[4..].ToArray();

@@ -45,6 +45,15 @@ public sealed class AgentSession : IAsyncDisposable
     /// <c>unjucks.agents.tasks.waiting_for_memory</c> gauge).</summary>
     public int TasksWaitingForMemory => _coordinator.TasksWaitingForMemory;
 
+    /// <summary>The agents' summed proportional set size (PSS) at the last reading, every 500 ms (the
+    /// <c>unjucks.agents.memory.measured</c> gauge; 0 without <see cref="AgentSessionOptions.MemoryBudgetBytes"/>). With
+    /// <see cref="MemoryReserved"/>, the larger of the two over the budget is the memory pressure.</summary>
+    public long MemoryMeasured => _coordinator.MemoryMeasured;
+
+    /// <summary>Coordinated GC rounds started so far (the <c>unjucks.agents.gc.rounds</c> counter): the memory pressure
+    /// reached 0.8, and each live agent collected between two tasks.</summary>
+    public long GcRounds => _coordinator.GcRounds;
+
     /// <summary>Agents taking work now (the <c>unjucks.agents.agents.active</c> gauge): all live ones for a fixed count,
     /// the adaptive count's current value with <see cref="AgentSessionOptions.Concurrency"/>.</summary>
     public int ActiveAgents => _coordinator.ActiveAgents;

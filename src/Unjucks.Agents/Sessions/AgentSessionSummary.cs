@@ -73,6 +73,12 @@ public sealed class AgentSessionSummary
     /// <summary>The most bytes of the budget reserved at one time by the tasks placed together.</summary>
     public long MemoryReservedPeak { get; init; }
 
+    /// <summary>The largest summed PSS of the agents measured (see <see cref="AgentSession.MemoryMeasured"/>; 0 without a budget).</summary>
+    public long MemoryMeasuredPeak { get; init; }
+
+    /// <summary>Coordinated GC rounds the session started (see <see cref="AgentSession.GcRounds"/>).</summary>
+    public long GcRounds { get; init; }
+
     /// <summary>Agents taking work at the end (see <see cref="AgentSessionOptions.Concurrency"/>).</summary>
     public int ActiveAgents { get; init; }
 

@@ -16,7 +16,7 @@ internal sealed class SessionTelemetry : IDisposable
     private readonly bool _ownsMeter;
 
     internal SessionTelemetry(IMeterFactory? factory, Func<long> inFlight, Func<double> overhead, Func<int> agentsAlive,
-        Func<long> memoryReserved, Func<int> waitingForMemory, Func<int> activeAgents)
+        Func<long> memoryReserved, Func<int> waitingForMemory, Func<int> activeAgents, Func<long> memoryMeasured)
     {
         _ownsMeter = factory is null;
         _meter = factory?.Create(new MeterOptions(Name)) ?? new Meter(Name);
@@ -33,6 +33,8 @@ internal sealed class SessionTelemetry : IDisposable
         _meter.CreateObservableGauge("unjucks.agents.agents.alive", agentsAlive, "{agent}", "Agent processes alive.");
         _meter.CreateObservableGauge("unjucks.agents.memory.reserved", memoryReserved, "By", "Bytes of the memory budget reserved by the tasks placed (AgentTaskOptions.EstimatedMemoryBytes).");
         _meter.CreateObservableGauge("unjucks.agents.tasks.waiting_for_memory", waitingForMemory, "{task}", "Ready tasks waiting for their memory reservation to fit the budget.");
+        GcRounds = _meter.CreateCounter<long>("unjucks.agents.gc.rounds", "{round}", "Coordinated GC rounds started because memory reached 0.8 of the budget.");
+        _meter.CreateObservableGauge("unjucks.agents.memory.measured", memoryMeasured, "By", "The agents' summed proportional set size (PSS) at the last reading (sessions with a memory budget).");
         _meter.CreateObservableGauge("unjucks.agents.agents.active", activeAgents, "{agent}", "Agents taking work (not on standby for the adaptive agent count, not down).");
     }
 
@@ -51,6 +53,8 @@ internal sealed class SessionTelemetry : IDisposable
     internal Counter<long> AgentRestarts { get; }
 
     internal Counter<long> Steals { get; }
+
+    internal Counter<long> GcRounds { get; }
 
     /// <summary>Starts the task's activity without making it current for the submitter (it ends elsewhere).</summary>
     internal static (Activity? Activity, string? TraceParent) StartTask(long id)

@@ -10,6 +10,7 @@ using System.Globalization;
 using Unjucks.Cli.Engine;
 using Unjucks.Templates;
 using Unjucks.Agents;
+using Unjucks.Agents.Sessions.Transport;
 
 namespace Unjucks.Cli.Adapters;
 

@@ -282,6 +282,30 @@ internal sealed unsafe class SessionSegment : IDisposable
     /// <summary>Agent: whether the coordinator put it on standby (see <see cref="SetAgentStandby"/>).</summary>
     internal bool IsAgentStandby(int agent) => Volatile.Read(ref AgentInt(agent, SessionSegmentLayout.AgentStandbyOffset)) != 0; // acquire: pairs with SetAgentStandby's release.
 
+    /// <summary>Coordinator: asks agent <paramref name="agent"/> for a full, compacting GC between two tasks (a
+    /// coordinated GC round) and wakes it if it is parked.</summary>
+    internal void RequestAgentGc(int agent)
+    {
+        // Full fence: the agent's acquire read of the request sees the new count; Wake's fence then orders it before
+        // the read of the parked flag (as in SetAgentStandby).
+        Interlocked.Increment(ref AgentInt(agent, SessionSegmentLayout.AgentGcRequestedOffset));
+        WakeAgent(agent);
+    }
+
+    /// <summary>Agent: the GC round it has not done yet (the requested count), or null when it is up to date.</summary>
+    internal int? PendingAgentGc(int agent)
+    {
+        int requested = Volatile.Read(ref AgentInt(agent, SessionSegmentLayout.AgentGcRequestedOffset)); // acquire: pairs with RequestAgentGc's increment.
+        return requested != Volatile.Read(ref AgentInt(agent, SessionSegmentLayout.AgentGcDoneOffset)) ? requested : null; // acquire: its own last release
+    }
+
+    /// <summary>Agent: round <paramref name="round"/> (from <see cref="PendingAgentGc"/>) is collected.</summary>
+    internal void CompleteAgentGc(int agent, int round) =>
+        Volatile.Write(ref AgentInt(agent, SessionSegmentLayout.AgentGcDoneOffset), round); // release: the coordinator's acquire read sees the round done after the collection.
+
+    /// <summary>Coordinator: GC rounds agent <paramref name="agent"/> has done (the last request it collected).</summary>
+    internal int AgentGcDone(int agent) => Volatile.Read(ref AgentInt(agent, SessionSegmentLayout.AgentGcDoneOffset)); // acquire: pairs with CompleteAgentGc's release.
+
     /// <summary>Agent: parks until woken, <paramref name="stillIdle"/> turns false, or the timeout.</summary>
     internal void ParkAgent(int agent, Func<bool> stillIdle, TimeSpan timeout)
     {

@@ -45,6 +45,8 @@ namespace Unjucks.SharedMemory.Sessions;
 /// 32      8     busy nanoseconds (lease to commit)     agent
 /// 40      8     handler nanoseconds                    agent
 /// 48      4     standby (1: take no new work)          coordinator (release), agent reads (acquire)
+/// 52      4     GC rounds requested                    coordinator (Interlocked.Increment), agent reads (acquire)
+/// 56      4     GC rounds done (last request collected) agent (release), coordinator reads (acquire)
 /// 128     4     wake word                              coordinator (Interlocked.Increment), futex
 ///
 /// inbox i at InboxesOffset + i * InboxStride: TaskInboxLayout, capacity = S rounded up to a power of two
@@ -72,7 +74,7 @@ internal static class SessionSegmentLayout
 {
     internal const ulong Magic = 0x0000_5353_4553_4A55; // 'U' 'J' 'S' 'E' 'S' 'S' 0 0
     internal const int MajorVersion = 1;
-    internal const int MinorVersion = 1; // 1: the agent line's standby word
+    internal const int MinorVersion = 2; // 1: the agent line's standby word; 2: its GC request and done words
     internal const int Version = (MajorVersion << 16) | MinorVersion;
     internal const int Line = TaskDequeLayout.LineBytes;
 
@@ -108,6 +110,8 @@ internal static class SessionSegmentLayout
     internal const int AgentBusyNanosOffset = AgentTasksRunOffset + 8;
     internal const int AgentHandlerNanosOffset = AgentBusyNanosOffset + 8;
     internal const int AgentStandbyOffset = AgentHandlerNanosOffset + 8;
+    internal const int AgentGcRequestedOffset = AgentStandbyOffset + 4;
+    internal const int AgentGcDoneOffset = AgentGcRequestedOffset + 4;
     internal const int AgentWakeOffset = Line;
 
     internal const int SlotTaskIdOffset = 0;

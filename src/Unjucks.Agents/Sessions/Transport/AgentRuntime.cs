@@ -113,11 +113,16 @@ internal static class AgentRuntime
         var table = segment.Table;
         int scanFrom = index * 7919 % segment.SlotCount;
         string? killWhileCommitting = inProcess ? null : Environment.GetEnvironmentVariable(KillWhileCommittingVariable);
-        Func<bool> idle = () => inbox.Count == 0 && !AnyQueued(table, 0) && !token.IsCancellationRequested;
-        Func<bool> standby = () => segment.IsAgentStandby(index) && !token.IsCancellationRequested;
+        Func<bool> idle = () => inbox.Count == 0 && !AnyQueued(table, 0) && segment.PendingAgentGc(index) is null && !token.IsCancellationRequested;
+        Func<bool> standby = () => segment.IsAgentStandby(index) && segment.PendingAgentGc(index) is null && !token.IsCancellationRequested;
         int misses = 0;
         while (!token.IsCancellationRequested && !segment.StopRequested)
         {
+            if (segment.PendingAgentGc(index) is { } round)
+            {
+                CollectForCoordinator(segment, index, round);
+            }
+
             if (segment.IsAgentStandby(index))
             {
                 // Beyond the active agent count: no work from the inbox, none stolen, until the coordinator activates
@@ -160,6 +165,16 @@ internal static class AgentRuntime
             misses = 0;
             await RunOne(segment, prefix, index, slot, epoch, sessionData, handler, killWhileCommitting, token).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A coordinated GC round (the session's memory pressure reached its threshold): a full, blocking,
+    /// compacting collection between two tasks, the large-object heap included, so that the memory goes back to the
+    /// system and the next PSS reading shows it.</summary>
+    private static void CollectForCoordinator(SessionSegment segment, int index, int round)
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        segment.CompleteAgentGc(index, round);
     }
 
     private static bool AnyQueued(SharedTaskTable table, int from)

@@ -335,6 +335,8 @@ internal sealed partial class SessionCoordinator
                 TasksPerAgent = perAgent,
                 MemoryBudgetBytes = MemoryBudgetBytes,
                 MemoryReservedPeak = _core.MemoryReservedPeak,
+                MemoryMeasuredPeak = MemoryMeasuredPeak,
+                GcRounds = GcRounds,
                 ActiveAgents = _core.ActiveAgents,
                 ActiveAgentsHistory = ActiveAgentsHistory,
                 Alerts = [.. _alerts],

@@ -23,7 +23,7 @@ internal sealed partial class SessionCoordinator
     {
         if (_adaptive is not null)
         {
-            double pressure = MemoryBudgetBytes > 0 ? _core.MemoryReserved / (double)MemoryBudgetBytes : 0;
+            double pressure = MemoryPressure;
             bool backlogged = _core.Runnable > _core.ActiveAgents;
             if (_adaptive.Tick(_completed + _failed, _latencySumNanos, backlogged, pressure, _core.ActiveAgentsWarm) is { } count)
             {

@@ -90,7 +90,7 @@ internal sealed partial class SessionCoordinator
             ? new AgentThreads(handler, segment.FilePath, agents, options.Logger, WakeLoop)
             : new AgentProcesses(options.AgentProcess, segment.FilePath, agents, options.Logger, WakeLoop);
         _telemetry = new SessionTelemetry(options.MeterFactory, () => InFlight, CurrentOverhead, AgentsAlive,
-            () => MemoryReserved, () => TasksWaitingForMemory, () => ActiveAgents);
+            () => MemoryReserved, () => TasksWaitingForMemory, () => ActiveAgents, () => MemoryMeasured);
         _slotTask = new AgentTaskHandle?[segment.SlotCount];
         _slotEpochSeen = new long[segment.SlotCount];
         _lastBeat = new long[agents];
@@ -212,6 +212,7 @@ internal sealed partial class SessionCoordinator
                 _lastTick = begin;
                 _core.Tick(_actions);
                 Execute();
+                MeasureMemory(begin);
                 Adapt();
             }
 

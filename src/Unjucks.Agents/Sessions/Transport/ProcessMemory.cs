@@ -1,12 +1,13 @@
 using System.Globalization;
 
-namespace Unjucks.Cli.Adapters;
+namespace Unjucks.Agents.Sessions.Transport;
 
 /// <summary>
 /// Memory of a job: the proportional set size (PSS, <c>/proc/&lt;pid&gt;/smaps_rollup</c>) of this process and of each
 /// agent process, summed, so pages shared between them (the session's shared memory, the runtime's files) count
 /// once in total instead of once per process as with RSS. Also each agent's anonymous (private heap) memory.
-/// A process that is gone counts 0.
+/// A process that is gone counts 0. Used by sessions (the measured memory that feeds the budget's pressure) and by the
+/// tool's dashboard.
 /// </summary>
 internal static class ProcessMemory
 {
@@ -29,6 +30,19 @@ internal static class ProcessMemory
         }
 
         return (pss, anonymous);
+    }
+
+    /// <summary>The summed PSS of <paramref name="pids"/>, each once (0 for one that is gone): what a session's agents
+    /// use (in threads mode, this process's pid stands for all of them).</summary>
+    public static long PssOf(IEnumerable<int> pids)
+    {
+        long pss = 0;
+        foreach (var pid in pids.Where(p => p > 0).Distinct())
+        {
+            pss += Read(pid).Pss;
+        }
+
+        return pss;
     }
 
     private static (long Pss, long Anonymous) Read(int pid)
