@@ -47,6 +47,11 @@ public sealed class RenderJobOptions
     /// give it a job that long (<see cref="Rounds"/>).</summary>
     public AgentConcurrency? Concurrency { get; init; }
 
+    /// <summary>A memory budget for the session (<see cref="AgentSessionOptions.MemoryBudgetBytes"/>): templates reserve
+    /// nothing, but the agents' measured memory (PSS) is read against it and a coordinated GC round starts at 0.8 of it.
+    /// Null (the default): none.</summary>
+    public long? MemoryBudgetBytes { get; init; }
+
     /// <summary>Agents the job starts: <see cref="Agents"/>, or the adaptive count's maximum.</summary>
     internal int EffectiveAgents => Concurrency?.MaxAgents ?? Agents;
 
@@ -111,6 +116,12 @@ public sealed record RenderJobProgress(TimeSpan Elapsed, long Completed, long To
 
     /// <summary>Tasks waiting for their memory reservation (<see cref="AgentSession.TasksWaitingForMemory"/>).</summary>
     public int TasksWaitingForMemory { get; init; }
+
+    /// <summary>The agents' measured memory at the last reading (<see cref="AgentSession.MemoryMeasured"/>; 0 without a budget).</summary>
+    public long MemoryMeasured { get; init; }
+
+    /// <summary>Coordinated GC rounds so far (<see cref="AgentSession.GcRounds"/>).</summary>
+    public long GcRounds { get; init; }
 }
 
 /// <summary>
@@ -252,6 +263,7 @@ public static class RenderJob
             {
                 Agents = options.EffectiveAgents,
                 Concurrency = options.Concurrency,
+                MemoryBudgetBytes = options.MemoryBudgetBytes,
                 Directory = options.SessionDirectory,
                 SessionData = data,
                 InProcessHandler = options.Mode == RenderMode.Threads ? new RenderAgent(RenderJobData.Decode(data)).Handle : null,

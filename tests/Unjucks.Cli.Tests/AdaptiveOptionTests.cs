@@ -38,6 +38,22 @@ public sealed class AdaptiveOptionTests
     }
 
     [Test]
+    public async Task RunMemoryBudgetPassesTheBytesToTheEngineAndTheSummaryShowsTheBudgetAndTheRounds()
+    {
+        using var work = new TempDirectory();
+        var services = new FakeServices { CurrentDirectory = work.Path };
+
+        var run = await CliRun.InvokeAsync(services, "run", "--out", "out", "--memory-budget", "512");
+
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(services.Engine.Requests.Single().MemoryBudgetBytes, Is.EqualTo(512L << 20));
+            Assert.That(run.Out, Does.Contain("512.0 MB: agents measured at most 400.0 MB, 1 coordinated GC round(s)"));
+        });
+    }
+
+    [Test]
     public async Task RunWithoutAdaptiveAsksForAFixedCount()
     {
         using var work = new TempDirectory();
@@ -136,6 +152,9 @@ public sealed class AdaptiveOptionTests
             ],
             MemoryReservedBytes = 256L << 20,
             TasksWaitingForMemory = 3,
+            MemoryBudgetBytes = 512L << 20,
+            MemoryMeasuredBytes = 300L << 20,
+            GcRounds = 2,
         };
         var console = new TestConsole().Width(200);
 
@@ -146,10 +165,9 @@ public sealed class AdaptiveOptionTests
         {
             Assert.That(console.Output, Does.Contain("Active agents 2 of 4"));
             Assert.That(console.Output, Does.Contain("last change at 1.50 s: 4 -> 2 (settled at 2 (812.0/s, the best of [1, 4])); 1 change(s)"));
-            Assert.That(console.Output, Does.Contain("Memory reserved 256.0 MB"));
-            Assert.That(console.Output, Does.Contain("tasks waiting for memory 3"));
+            Assert.That(console.Output, Does.Contain("Memory budget 512.0 MB  measured 300.0 MB  reserved 256.0 MB  tasks waiting for memory 3  GC rounds 2"));
             Assert.That(line, Does.Contain("agents 4/4 alive, 2 active"));
-            Assert.That(line, Does.Contain("reserved 256.0 MB, 3 waiting for memory"));
+            Assert.That(line, Does.Contain("budget 512.0 MB: measured 300.0 MB, reserved 256.0 MB, 3 waiting for memory, 2 GC round(s)"));
         });
     }
 
@@ -164,8 +182,8 @@ public sealed class AdaptiveOptionTests
         Assert.Multiple(() =>
         {
             Assert.That(console.Output, Does.Not.Contain("Active agents"));
-            Assert.That(console.Output, Does.Not.Contain("Memory reserved"));
-            Assert.That(ProgressLine.Format("t", snapshot), Does.Not.Contain("active").And.Not.Contain("reserved"));
+            Assert.That(console.Output, Does.Not.Contain("Memory budget"));
+            Assert.That(ProgressLine.Format("t", snapshot), Does.Not.Contain("active").And.Not.Contain("budget"));
         });
     }
 }

@@ -20,6 +20,7 @@ public sealed class ArgumentErrorTests
     [TestCase(new[] { "scale", "--agents", "2,2" }, "lists 2 twice", TestName = "list with repeat")]
     [TestCase(new[] { "scale", "--agents", "1.5" }, "'1.5'", TestName = "list with fraction")]
     [TestCase(new[] { "scale", "--agents" }, "--agents", TestName = "list missing")]
+    [TestCase(new[] { "run", "--memory-budget", "0" }, "got 0", TestName = "memory budget zero")]
     [TestCase(new[] { "run", "--adaptive", "4..2" }, "got 4..2", TestName = "adaptive range reversed")]
     [TestCase(new[] { "run", "--adaptive", "0..3" }, "got 0..3", TestName = "adaptive range from zero")]
     [TestCase(new[] { "scale", "--adaptive", "1..300" }, "got 1..300", TestName = "adaptive range too large")]

@@ -63,6 +63,9 @@ internal sealed class FakeJobEngine : IJobEngine
             ActiveAgents = settled,
             ActiveAgentsHistory = history,
             Concurrency = concurrency,
+            MemoryBudgetBytes = request.MemoryBudgetBytes ?? 0,
+            MemoryMeasuredPeakBytes = request.MemoryBudgetBytes is null ? 0 : 400L << 20,
+            GcRounds = request.MemoryBudgetBytes is null ? 0 : 1,
         });
     }
 

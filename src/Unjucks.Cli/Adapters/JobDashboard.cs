@@ -15,7 +15,7 @@ using Unjucks.Agents.Sessions.Transport;
 namespace Unjucks.Cli.Adapters;
 
 /// <summary>Snapshots of a running job. One thread at a time (the library reports progress sequentially).</summary>
-internal sealed class JobDashboard(long started, int agents)
+internal sealed class JobDashboard(long started, int agents, long memoryBudgetBytes = 0)
 {
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(1);
 
@@ -63,6 +63,9 @@ internal sealed class JobDashboard(long started, int agents)
             ActiveAgentsHistory = p.ActiveAgentsHistory,
             MemoryReservedBytes = p.MemoryReserved,
             TasksWaitingForMemory = p.TasksWaitingForMemory,
+            MemoryBudgetBytes = memoryBudgetBytes,
+            MemoryMeasuredBytes = p.MemoryMeasured,
+            GcRounds = p.GcRounds,
         };
     }
 

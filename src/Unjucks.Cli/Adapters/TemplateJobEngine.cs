@@ -19,7 +19,7 @@ internal sealed class TemplateJobEngine : IJobEngine
         long started = Stopwatch.GetTimestamp();
         using var inputs = JobInputs.Resolve(request);
         var globals = JobInputs.LoadVariables(inputs.VariablesFile); // a bad file fails here, with its message, before any agent starts.
-        var dashboard = new JobDashboard(started, request.AgentsStarted);
+        var dashboard = new JobDashboard(started, request.AgentsStarted, request.MemoryBudgetBytes ?? 0);
         progress?.Report(dashboard.Starting());
         var mode = request.Mode;
         var options = new RenderJobOptions
@@ -30,6 +30,7 @@ internal sealed class TemplateJobEngine : IJobEngine
             Strict = inputs.Strict,
             Agents = request.AgentsStarted,
             Concurrency = request.Concurrency,
+            MemoryBudgetBytes = request.MemoryBudgetBytes,
             Mode = mode,
             Rounds = request.Repeat,
             Limits = new RenderLimits
@@ -89,6 +90,9 @@ internal sealed class TemplateJobEngine : IJobEngine
             ActiveAgents = session is { ActiveAgents: > 0 } ? session.ActiveAgents : request.AgentsStarted,
             ActiveAgentsHistory = session?.ActiveAgentsHistory ?? [],
             Concurrency = request.Concurrency,
+            MemoryBudgetBytes = request.MemoryBudgetBytes ?? 0,
+            MemoryMeasuredPeakBytes = session?.MemoryMeasuredPeak ?? 0,
+            GcRounds = session?.GcRounds ?? 0,
         };
     }
 

@@ -183,6 +183,19 @@ internal static class CommonOptions
         };
     }
 
+    /// <summary>Largest --memory-budget, MiB (1 TiB).</summary>
+    public const int MaxMemoryBudgetMegabytes = 1 << 20;
+
+    public static Option<int?> MemoryBudget()
+    {
+        return new Option<int?>("--memory-budget")
+        {
+            Description = $"A memory budget for the agents, MIB mebibytes (1 to {MaxMemoryBudgetMegabytes}): their measured memory (PSS) is shown against it, and a coordinated GC round starts at 80 % of it. Default: none.",
+            HelpName = "MIB",
+            CustomParser = result => CommonOptions.ParseBoundedInt(result, "--memory-budget", 1, MaxMemoryBudgetMegabytes),
+        };
+    }
+
     /// <summary>The rounds to run: --repeat when given, else the default for the bundled samples or a given tree.</summary>
     public static int ResolveRepeat(int? repeat, int templateDirectoryCount) =>
         repeat ?? (templateDirectoryCount == 0 ? DefaultSampleRepeat : 1);

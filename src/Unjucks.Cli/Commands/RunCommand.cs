@@ -26,6 +26,7 @@ internal static class RunCommand
         var templateTimeout = CommonOptions.TemplateTimeout();
         var maxOutput = CommonOptions.MaxOutput();
         var adaptive = CommonOptions.Adaptive("--agents");
+        var memoryBudget = CommonOptions.MemoryBudget();
         var noDashboard = new Option<bool>("--no-dashboard")
         {
             Description = "Print plain progress lines even on a terminal.",
@@ -33,7 +34,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Render templates with N agents (default: the bundled samples, 4 agents, into a temporary folder).")
         {
-            agents, templates, output, mode, variables, repeat, templateTimeout, maxOutput, adaptive, noDashboard,
+            agents, templates, output, mode, variables, repeat, templateTimeout, maxOutput, adaptive, memoryBudget, noDashboard,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             context,
@@ -46,6 +47,7 @@ internal static class RunCommand
             parse.GetValue(templateTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             parse.GetValue(maxOutput) is { } mib ? (long)mib << 20 : null,
             parse.GetValue(adaptive)?.ToConcurrency(parse.GetValue(agents)),
+            parse.GetValue(memoryBudget) is { } budget ? (long)budget << 20 : null,
             parse.GetValue(noDashboard),
             cancellationToken));
         return command;
@@ -62,6 +64,7 @@ internal static class RunCommand
         TimeSpan? templateTimeout,
         long? maxOutputBytes,
         AgentConcurrency? concurrency,
+        long? memoryBudgetBytes,
         bool noDashboard,
         CancellationToken cancellationToken)
     {
@@ -81,7 +84,8 @@ internal static class RunCommand
             repeat,
             templateTimeout,
             maxOutputBytes,
-            concurrency);
+            concurrency,
+            memoryBudgetBytes);
         var what = request.UsesBundledSamples ? "the bundled samples" : string.Join(", ", request.TemplateDirectories);
         var rounds = repeat == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" {repeat} times (round-NN subfolders)");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -26,6 +26,10 @@ namespace Unjucks.Cli.Engine;
 /// <see cref="AgentConcurrency.MaxAgents"/> agents (<paramref name="Agents"/> is not used) and the session moves the
 /// number that render to the count with the highest measured throughput.
 /// </param>
+/// <param name="MemoryBudgetBytes">
+/// A memory budget for the agents (null: none): their measured memory (PSS) is shown against it and a coordinated GC
+/// round starts at 0.8 of it (see <see cref="RenderJobOptions.MemoryBudgetBytes"/>).
+/// </param>
 public sealed record JobRequest(
     int Agents,
     IReadOnlyList<string> TemplateDirectories,
@@ -35,7 +39,8 @@ public sealed record JobRequest(
     int Repeat = 1,
     TimeSpan? TemplateTimeout = null,
     long? MaxOutputBytes = null,
-    AgentConcurrency? Concurrency = null)
+    AgentConcurrency? Concurrency = null,
+    long? MemoryBudgetBytes = null)
 {
     /// <summary>Agents the job starts: <see cref="Agents"/>, or the adaptive count's maximum.</summary>
     public int AgentsStarted => Concurrency?.MaxAgents ?? Agents;

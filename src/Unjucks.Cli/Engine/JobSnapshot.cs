@@ -53,4 +53,13 @@ public sealed record JobSnapshot(
 
     /// <summary>Tasks held until their memory reservation fits the budget.</summary>
     public int TasksWaitingForMemory { get; init; }
+
+    /// <summary>The agents' memory budget (0: none).</summary>
+    public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>The agents' measured memory (PSS) at the session's last reading (0 without a budget).</summary>
+    public long MemoryMeasuredBytes { get; init; }
+
+    /// <summary>Coordinated GC rounds so far.</summary>
+    public long GcRounds { get; init; }
 }

@@ -91,6 +91,15 @@ public sealed record JobSummary(
     /// <summary>The adaptive setting the job ran with (null: a fixed count).</summary>
     public Unjucks.Agents.AgentConcurrency? Concurrency { get; init; }
 
+    /// <summary>The agents' memory budget (<c>run --memory-budget</c>; 0: none).</summary>
+    public long MemoryBudgetBytes { get; init; }
+
+    /// <summary>The agents' largest measured memory (PSS) against the budget (0 without one).</summary>
+    public long MemoryMeasuredPeakBytes { get; init; }
+
+    /// <summary>Coordinated GC rounds the job's session started (memory at 0.8 of the budget).</summary>
+    public long GcRounds { get; init; }
+
     /// <summary>True when no template failed.</summary>
     public bool Success => Failures.Count == 0;
 }

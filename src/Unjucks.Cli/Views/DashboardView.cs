@@ -84,14 +84,16 @@ internal static class DashboardView
                 $"[grey]Active agents[/] {snapshot.ActiveAgents} of {snapshot.Agents.Count(a => a.Alive)}  [grey]last change at {Format.Duration(last.Elapsed)}: {last.OldCount} -> {last.NewCount} ({Markup.Escape(last.Reason)}); {snapshot.ActiveAgentsHistory.Count - 1} change(s)[/]"));
         }
 
-        if (snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
+        if (snapshot.MemoryBudgetBytes > 0 || snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
         {
             parts.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"[grey]Memory reserved[/] {Format.Megabytes(snapshot.MemoryReservedBytes)}  [grey]tasks waiting for memory[/] {snapshot.TasksWaitingForMemory}"));
+                $"[grey]Memory budget[/] {BudgetText(snapshot.MemoryBudgetBytes)}  [grey]measured[/] {Format.Megabytes(snapshot.MemoryMeasuredBytes)}  [grey]reserved[/] {Format.Megabytes(snapshot.MemoryReservedBytes)}  [grey]tasks waiting for memory[/] {snapshot.TasksWaitingForMemory}  [grey]GC rounds[/] {snapshot.GcRounds}"));
         }
 
         return parts.Count == 0 ? Text.Empty : new Markup(string.Join("\n", parts));
     }
+
+    private static string BudgetText(long bytes) => bytes > 0 ? Format.Megabytes(bytes) : "none";
 
     private static IRenderable Alerts(JobSnapshot snapshot)
     {

@@ -29,10 +29,13 @@ internal static class ProgressLine
             line.Append(", ").Append(snapshot.ActiveAgents).Append(" active");
         }
 
-        if (snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
+        if (snapshot.MemoryBudgetBytes > 0 || snapshot.MemoryReservedBytes > 0 || snapshot.TasksWaitingForMemory > 0)
         {
-            line.Append(" | reserved ").Append(Views.Format.Megabytes(snapshot.MemoryReservedBytes))
-                .Append(", ").Append(snapshot.TasksWaitingForMemory).Append(" waiting for memory");
+            line.Append(" | budget ").Append(snapshot.MemoryBudgetBytes > 0 ? Views.Format.Megabytes(snapshot.MemoryBudgetBytes) : "none")
+                .Append(": measured ").Append(Views.Format.Megabytes(snapshot.MemoryMeasuredBytes))
+                .Append(", reserved ").Append(Views.Format.Megabytes(snapshot.MemoryReservedBytes))
+                .Append(", ").Append(snapshot.TasksWaitingForMemory).Append(" waiting for memory, ")
+                .Append(snapshot.GcRounds).Append(" GC round(s)");
         }
         foreach (var alert in snapshot.Alerts)
         {

@@ -36,6 +36,12 @@ internal static class SummaryView
         table.AddRow("Latency p50 / p95 / p99",
             $"{Format.Duration(summary.Latency.P50)} / {Format.Duration(summary.Latency.P95)} / {Format.Duration(summary.Latency.P99)}");
         table.AddRow("Memory", Format.Megabytes(summary.MemoryMegabytes));
+        if (summary.MemoryBudgetBytes > 0)
+        {
+            table.AddRow("Memory budget", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{Format.Megabytes(summary.MemoryBudgetBytes)}: agents measured at most {Format.Megabytes(summary.MemoryMeasuredPeakBytes)}, {summary.GcRounds} coordinated GC round(s) (started at 80 %)"));
+        }
+
         table.AddRow("Coordination overhead", Format.PercentValue(summary.CoordinationOverheadPercent));
         table.AddRow("Load coefficient of variation", Format.Ratio(summary.LoadCoefficientOfVariation));
         table.AddRow("Average queue time", Format.Duration(summary.AverageQueueTime));

@@ -100,6 +100,8 @@ internal sealed class RenderRun
             ActiveAgentsHistory = session.ActiveAgentsHistory,
             MemoryReserved = session.MemoryReserved,
             TasksWaitingForMemory = session.TasksWaitingForMemory,
+            MemoryMeasured = session.MemoryMeasured,
+            GcRounds = session.GcRounds,
         };
     }
 
