@@ -111,7 +111,13 @@ internal static partial class Handlers
             case 'X':
                 return ConcurrencyCostOp.Run(task, rest);
             case 'G':
-                // The index of this process's last full blocking GC (0: none yet): a coordinated GC round is one.
+                // After an optional wait (so that a batch spreads over the agents), the index of this process's last
+                // full blocking GC (0: none yet): a coordinated GC round is one.
+                if (rest.Length >= 4)
+                {
+                    await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);
+                }
+
                 return Encoding.UTF8.GetBytes($"{task.AgentIndex} {GC.GetGCMemoryInfo(GCKind.FullBlocking).Index}");
             case 'W':
                 await Task.Delay(BinaryPrimitives.ReadInt32LittleEndian(rest.Span), ct);

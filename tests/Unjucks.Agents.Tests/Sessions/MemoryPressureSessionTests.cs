@@ -29,12 +29,21 @@ public class MemoryPressureSessionTests : SessionTestBase
             Assert.That(session.GcRounds, Is.GreaterThanOrEqualTo(1), "a round started");
             Assert.That(session.MemoryMeasured, Is.GreaterThan(options.MemoryBudgetBytes * 8 / 10));
 
-            // Every agent collects between two tasks: each one's last full blocking GC index becomes non-zero.
-            for (int i = 0; i < 400 && (collected.Count < 2 || collected.Values.Any(v => v == 0)); i++)
+            // Every agent collects between two tasks: each one's last full blocking GC index becomes non-zero. Batches
+            // of tasks that each wait 30 ms spread over both agents.
+            for (int batch = 0; batch < 100 && (collected.Count < 2 || collected.Values.Any(v => v == 0)); batch++)
             {
-                string[] result = Encoding.UTF8.GetString((await (await session.SubmitAsync(Op('G'), cancellationToken: ct)).Result).Span).Split(' ');
-                collected[int.Parse(result[0], CultureInfo.InvariantCulture)] = long.Parse(result[1], CultureInfo.InvariantCulture);
-                await Task.Delay(5, ct);
+                var handles = new List<AgentTaskHandle>();
+                for (int i = 0; i < 8; i++)
+                {
+                    handles.Add(await session.SubmitAsync(new byte[] { (byte)'G', 30, 0, 0, 0 }, cancellationToken: ct));
+                }
+
+                foreach (var handle in handles)
+                {
+                    string[] result = Encoding.UTF8.GetString((await handle.Result).Span).Split(' ');
+                    collected[int.Parse(result[0], CultureInfo.InvariantCulture)] = long.Parse(result[1], CultureInfo.InvariantCulture);
+                }
             }
 
             summary = await session.CompleteAsync(ct);
