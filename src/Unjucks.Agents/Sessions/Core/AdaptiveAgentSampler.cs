@@ -74,8 +74,8 @@ internal sealed class AdaptiveAgentSampler
     internal int? Tick(long endedTotal, long latencyTotalNanoseconds, bool backlogged, double memoryPressure, bool ready = true)
     {
         long now = _time.GetTimestamp();
-        _settling &= now - _settleUntil < 0;
-        if (!ready || _settling || now == _settleUntil)
+        _settling &= now - _settleUntil <= 0; // the tick at _settleUntil still restarts the window: it begins there.
+        if (!ready || _settling)
         {
             // Warming up or settling: the window starts afresh from here.
             _windowStart = now;
